@@ -1,0 +1,101 @@
+import type { ConnectionRecord } from "./connection.js";
+import { cellarError } from "./errors.js";
+import { eventFrame } from "./protocol.js";
+
+export interface EmitOptions {
+  /** A frame that needs no replay after a reconnect (timer ticks, cursors). */
+  volatile?: boolean;
+}
+
+export interface BroadcastOptions extends EmitOptions {
+  /** Connection id(s) left out. */
+  except?: string | readonly string[];
+}
+
+export interface EmitTarget {
+  emit(event: string, data?: unknown, options?: EmitOptions): void;
+}
+
+/**
+ * `ctx.emit`. Nothing is sent while the handler runs: frames wait in the handler's outbox
+ * and leave only once every write the handler made has committed (the output gate).
+ *
+ * @example
+ * ctx.emit.broadcast("chat:message", { text }, { except: ctx.connection.id });
+ * ctx.emit.to("admins").emit("chat:flagged", { id });
+ */
+export interface Emitter {
+  /** To the connection that sent the event. */
+  reply(event: string, data?: unknown, options?: EmitOptions): void;
+  /** To every connection in `channel`. */
+  to(channel: string): EmitTarget;
+  toConnection(connectionId: string): EmitTarget;
+  /** To every connection of that user. */
+  toUser(userId: string): EmitTarget;
+  broadcast(event: string, data?: unknown, options?: BroadcastOptions): void;
+}
+
+/** Internal: what a handler asked to send, in order. */
+export type OutboxItem =
+  | { kind: "frame"; frame: string; targets: readonly ConnectionRecord[]; volatile: boolean }
+  | { kind: "close"; target: ConnectionRecord; code: number; reason: string };
+
+export function encodeEvent(event: string, data: unknown): string {
+  if (typeof event !== "string" || event.length === 0) {
+    throw cellarError("INVALID_ARGUMENT", "An emitted event needs a non-empty string name");
+  }
+  try {
+    return eventFrame(event, data);
+  } catch (error) {
+    const reason = error instanceof Error ? error.message : String(error);
+    throw cellarError("INVALID_ARGUMENT", `Cannot send data of "${event}" as JSON: ${reason}`, { cause: error });
+  }
+}
+
+/** Internal: builds `ctx.emit` writing into `outbox`. */
+export function createEmitter(
+  outbox: OutboxItem[],
+  sender: ConnectionRecord | undefined,
+  connections: () => Iterable<ConnectionRecord>,
+  beforePush: () => void = () => {},
+): Emitter {
+  const push = (event: string, data: unknown, options: EmitOptions | undefined, targets: ConnectionRecord[]): void => {
+    beforePush();
+    const frame = encodeEvent(event, data);
+    if (targets.length > 0) outbox.push({ kind: "frame", frame, targets, volatile: options?.volatile === true });
+  };
+  const select = (keep: (c: ConnectionRecord) => boolean): ConnectionRecord[] => {
+    const targets: ConnectionRecord[] = [];
+    for (const c of connections()) if (c.phase === "open" && keep(c)) targets.push(c);
+    return targets;
+  };
+  const target = (keep: (c: ConnectionRecord) => boolean): EmitTarget => ({
+    emit: (event, data, options) => push(event, data, options, select(keep)),
+  });
+  return {
+    reply(event, data, options) {
+      if (!sender) throw cellarError("INVALID_ARGUMENT", "emit.reply has no connection to reply to here");
+      push(event, data, options, [sender]);
+    },
+    to: (channel) => target((c) => c.inChannel(channel)),
+    toConnection: (connectionId) => target((c) => c.id === connectionId),
+    toUser: (userId) => target((c) => c.userId === userId),
+    broadcast(event, data, options) {
+      const except = options?.except;
+      if (except === undefined) return push(event, data, options, select(() => true));
+      const skip = typeof except === "string" ? new Set([except]) : new Set(except);
+      push(event, data, options, select((c) => !skip.has(c.id)));
+    },
+  };
+}
+
+/** Sends what an outbox holds, in order. */
+export function deliver(outbox: readonly OutboxItem[]): void {
+  for (const item of outbox) {
+    if (item.kind === "frame") {
+      for (const target of item.targets) target.send(item.frame);
+    } else if (item.target.phase !== "closed") {
+      item.target.port.close(item.code, item.reason);
+    }
+  }
+}

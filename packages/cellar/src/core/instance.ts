@@ -1,0 +1,494 @@
+import { connectionInfo, type ConnectionRecord } from "./connection.js";
+import { CLOSE_CODES } from "./error-codes.js";
+import type { RoomDefinition, RoomInfo } from "./define-room.js";
+import { deliver } from "./emitter.js";
+import { CellarError, cellarError, hookError, toClientError, type ClientError } from "./errors.js";
+import { Invocation, type InvocationHost } from "./invocation.js";
+import type { StorageLimits } from "./limits.js";
+import type { LogThrottle } from "./log-throttle.js";
+import { Batch, OutputGate, type BatchEntry } from "./output-gate.js";
+import type { InstanceStore, KvStore, Logger, SqlBackend } from "./ports.js";
+import { ackFrame, errorFrame, welcomeFrame } from "./protocol.js";
+import { toAlarm } from "./schedule-api.js";
+import { validate } from "./schema.js";
+import { clearSqlTables } from "./sql-clear.js";
+import { StateTracker } from "./state-tracker.js";
+import type { StorageEnv } from "./storage-api.js";
+import { createSqlStorage } from "./sql-api.js";
+import { WriteSet, type AlarmRecord } from "./write-set.js";
+
+/** Retries of a failing `onAlarm` before the alarm is dropped (with an error log). */
+export const MAX_ALARM_ATTEMPTS = 6;
+
+/** What a host provides to run one instance. */
+export interface InstanceEnv {
+  readonly def: RoomDefinition<any, any>;
+  readonly kind: string;
+  readonly id: string;
+  readonly store: InstanceStore;
+  readonly kvStore: KvStore;
+  readonly limits: StorageLimits;
+  readonly log: Logger;
+  readonly throttle: LogThrottle;
+  /** True when this process hibernated the instance before: run `onHibernationRestore`. */
+  readonly restoring: boolean;
+  now(): number;
+  newId(): string;
+  /** The instance's connections, kept by the host (they outlive the instance). */
+  connections(): Iterable<ConnectionRecord>;
+  /** Asks the host to commit this instance's pending batch soon (group commit). */
+  requestCommit(instance: RoomInstance): void;
+  /** An alarm's run is over (committed, failed or dropped): it may be dispatched again. */
+  alarmSettled(id: string, retryAt?: number): void;
+  /** The instance could not load; the host forgets it so the next event tries again. */
+  broken(instance: RoomInstance, error: unknown): void;
+}
+
+export type Task =
+  | { type: "connect"; connection: ConnectionRecord; request: Request; params: Record<string, unknown> }
+  | { type: "event"; connection: ConnectionRecord; event: string; data: unknown; id: number | undefined }
+  | { type: "disconnect"; connection: ConnectionRecord; code: number; reason: string }
+  | { type: "alarm"; alarm: AlarmRecord }
+  | { type: "invoke"; fn: (ctx: any) => unknown; resolve: (value: unknown) => void; reject: (error: unknown) => void };
+
+type Outcome = { ok: true; value: unknown; writes: WriteSet; changes: Map<StateTracker<any>, Map<string, string>> } | { ok: false; error: unknown };
+
+/**
+ * One live room instance: its state, its queue of tasks (run one at a time, in arrival
+ * order, even across `await`s), and its output gate. Runtime-agnostic: storage, sockets
+ * and commits come through `InstanceEnv`.
+ */
+export class RoomInstance implements InvocationHost {
+  readonly env: InstanceEnv;
+  readonly gate: OutputGate;
+  readonly room: RoomInfo;
+  readonly storageEnv: StorageEnv;
+  /** When the last task ended (or the instance was created). */
+  lastActive: number;
+  #state: StateTracker<any> | undefined;
+  readonly #connectionStates = new Map<string, StateTracker<any>>();
+  readonly #queue: Task[] = [];
+  #running = false;
+  #loaded = false;
+  #current: Invocation | undefined;
+
+  constructor(env: InstanceEnv) {
+    this.env = env;
+    this.lastActive = env.now();
+    this.gate = new OutputGate(
+      () => env.requestCommit(this),
+      (batch, error) => this.#onCommitFailed(batch, error),
+    );
+    this.room = {
+      kind: env.kind,
+      id: env.id,
+      connections: () => [...env.connections()].filter((c) => c.phase === "open").map(connectionInfo),
+    };
+    this.storageEnv = {
+      store: env.store,
+      limits: env.limits,
+      sql: (scope) => createSqlStorage(() => env.store.sql(), (sql) => scope.enterSql(sql)),
+      sqlBackend: () => env.store.sql(),
+      clearSql: (scope) => {
+        if (!env.store.hasSql()) return;
+        const sql = env.store.sql();
+        scope.enterSql(sql);
+        clearSqlTables(sql);
+      },
+    };
+  }
+
+  // InvocationHost
+  get stateProxy(): object {
+    return this.#state!.proxy;
+  }
+  get store(): InstanceStore {
+    return this.env.store;
+  }
+  get kvStore(): KvStore {
+    return this.env.kvStore;
+  }
+  now(): number {
+    return this.env.now();
+  }
+  newId(): string {
+    return this.env.newId();
+  }
+  connections(): Iterable<ConnectionRecord> {
+    return this.env.connections();
+  }
+  pendingLayers(): WriteSet[] {
+    return this.gate.layers();
+  }
+  sqlBackend(): SqlBackend {
+    return this.env.store.sql();
+  }
+  connectionState(connection: ConnectionRecord): StateTracker<any> | undefined {
+    return this.#connectionStates.get(stateScope(connection));
+  }
+
+  /** Queues a task; tasks run one at a time in the order they were queued. */
+  enqueue(task: Task): void {
+    this.#queue.push(task);
+    if (!this.#running) void this.#drain();
+  }
+
+  /** Nothing queued, running or waiting to commit: the instance may hibernate. */
+  isIdle(): boolean {
+    return !this.#running && this.#queue.length === 0 && this.gate.idle();
+  }
+
+  /** The batch to commit now, if any. Not while a handler holds an SQL savepoint open. */
+  takeBatch(): Batch | undefined {
+    if (this.#current?.scope.sqlToken !== undefined) return undefined;
+    return this.gate.take();
+  }
+
+  async #drain(): Promise<void> {
+    this.#running = true;
+    try {
+      if (!this.#loaded && !(await this.#load())) return;
+      for (let task = this.#queue.shift(); task; task = this.#queue.shift()) {
+        try {
+          await this.#run(task);
+        } catch (error) {
+          // #run handles every failure it expects; this is a bug in Cellar, not in the room.
+          this.env.log.error({ err: error, room: this.env.kind, id: this.env.id }, "room task failed unexpectedly");
+        }
+      }
+    } finally {
+      this.#running = false;
+      this.lastActive = this.env.now();
+    }
+  }
+
+  #run(task: Task): Promise<void> | void {
+    switch (task.type) {
+      case "event":
+        return this.#onEvent(task.connection, task.event, task.data, task.id);
+      case "connect":
+        return this.#onConnect(task.connection, task.request, task.params);
+      case "disconnect":
+        return this.#onDisconnect(task.connection, task.code, task.reason);
+      case "alarm":
+        return this.#onAlarm(task.alarm);
+      case "invoke":
+        return this.#onInvoke(task);
+    }
+  }
+
+  async #load(): Promise<boolean> {
+    const { def } = this.env;
+    let hookFailure: unknown;
+    try {
+      const committed = await this.env.store.readState("");
+      this.#state = this.#tracker(def.initialState, def.persistedKeys, def.options.persistOptions, committed);
+      for (const connection of this.env.connections()) {
+        if (connection.phase === "open") await this.#loadConnectionState(connection);
+      }
+      this.#loaded = true;
+      const hookName = this.env.restoring ? "onHibernationRestore" : "onCreate";
+      const hook = def.options[hookName];
+      if (hook) {
+        const inv = new Invocation(this, undefined, {});
+        const outcome = await this.#invoke(inv, (ctx) => hook.call(def.options, ctx as any), hookName);
+        if (outcome.ok) this.#finish(inv, outcome, { deliver: () => deliver(inv.outbox), fail: () => {} });
+        else hookFailure = outcome.error;
+      }
+    } catch (error) {
+      hookFailure = error;
+    }
+    if (hookFailure === undefined) return true;
+    this.#logFailure(hookFailure, "room could not load");
+    const refusal = cellarError("ROOM_UNAVAILABLE", `Room "${this.env.kind}/${this.env.id}" is unavailable`);
+    for (let task = this.#queue.shift(); task; task = this.#queue.shift()) this.#refuseTask(task, refusal);
+    this.env.broken(this, hookFailure);
+    return false;
+  }
+
+  #refuseTask(task: Task, error: CellarError): void {
+    const frame = errorFrame(error);
+    switch (task.type) {
+      case "connect":
+        refuse(task.connection, error);
+        break;
+      case "event":
+        task.connection.send(task.id === undefined ? frame : errorFrame(error, { id: task.id }));
+        break;
+      case "alarm":
+        this.env.alarmSettled(task.alarm.id, this.env.now() + 1000);
+        break;
+      case "invoke":
+        task.reject(error);
+        break;
+      case "disconnect":
+        break;
+    }
+  }
+
+  /**
+   * Runs one handler or hook. On success its state changes are encoded into its write set;
+   * on failure everything it did (state, storage, SQL) is undone and it sends nothing.
+   */
+  async #invoke(inv: Invocation, fn: (ctx: Record<string, unknown>) => unknown, hook?: string): Promise<Outcome> {
+    this.#current = inv;
+    try {
+      let value: unknown;
+      try {
+        value = await fn(inv.ctx);
+      } catch (error) {
+        throw hook ? hookError(hook, error) : error;
+      }
+      // Listed after the run: onConnect creates the connection's tracker while it runs.
+      const trackers = this.#trackersOf(inv);
+      const changes = new Map<StateTracker<any>, Map<string, string>>();
+      for (const [scope, tracker] of trackers) {
+        const encoded = tracker.encodeTouched();
+        if (encoded.size > 0) changes.set(tracker, encoded);
+        for (const [key, text] of encoded) inv.scope.writes.setState(scope, key, text);
+      }
+      for (const [tracker, encoded] of changes) tracker.acceptFlush(encoded);
+      for (const [, tracker] of trackers) tracker.acceptFlush(new Map());
+      inv.scope.keep(() => this.sqlBackend());
+      return { ok: true, value, writes: inv.scope.writes, changes };
+    } catch (error) {
+      for (const [, tracker] of this.#trackersOf(inv)) tracker.revertTouched();
+      try {
+        inv.scope.discard(() => this.sqlBackend());
+      } catch (rollbackError) {
+        this.env.log.error({ err: rollbackError }, "SQL rollback of a failed handler failed");
+      }
+      return { ok: false, error };
+    } finally {
+      inv.ended = true;
+      this.#current = undefined;
+    }
+  }
+
+  /** The state trackers an invocation may change, with their storage scopes. */
+  #trackersOf(inv: Invocation): Array<[string, StateTracker<any>]> {
+    const trackers: Array<[string, StateTracker<any>]> = [["", this.#state!]];
+    const connection = inv.connection;
+    if (connection) {
+      const tracker = this.connectionState(connection);
+      if (tracker) trackers.push([stateScope(connection), tracker]);
+    }
+    return trackers;
+  }
+
+  /** Hands a successful outcome to the output gate. */
+  #finish(inv: Invocation, outcome: Outcome & { ok: true }, entry: BatchEntry): void {
+    this.gate.add(entry, outcome.writes, inv.scope.usedSql, outcome.changes);
+  }
+
+  async #onEvent(connection: ConnectionRecord, event: string, data: unknown, id: number | undefined): Promise<void> {
+    if (connection.phase !== "open") return; // refused or gone: nobody to answer
+    const entry = this.env.def.handlerFor(event);
+    const inv = new Invocation(this, connection, { event });
+    const outcome: Outcome = entry
+      ? await this.#invoke(inv, async (ctx) => {
+          const payload = entry.schema ? await validate(entry.schema, data, event) : data;
+          const result = await entry.handler(ctx as any, payload);
+          // Encoded here so a reply that is not JSON fails the handler and undoes its writes.
+          return id === undefined ? undefined : ackFrame(id, result);
+        })
+      : { ok: false, error: cellarError("UNKNOWN_EVENT", `No handler for "${event}"`) };
+    const context = id === undefined ? { event } : { id };
+    if (!outcome.ok) {
+      this.#logHandlerFailure(outcome.error, event);
+      const frame = errorFrame(toClientError(outcome.error, "HANDLER_ERROR", `The handler of "${event}" failed`), context);
+      this.gate.add({ deliver: () => connection.send(frame), fail: () => connection.send(frame) });
+      return;
+    }
+    if (typeof outcome.value === "string") inv.outbox.push({ kind: "frame", frame: outcome.value, targets: [connection], volatile: false });
+    this.#finish(inv, outcome, {
+      deliver: () => deliver(inv.outbox),
+      fail: (error) => connection.send(errorFrame(commitFailure(error), context)),
+    });
+  }
+
+  async #onConnect(connection: ConnectionRecord, request: Request, params: Record<string, unknown>): Promise<void> {
+    if (connection.phase !== "connecting") return;
+    const { def } = this.env;
+    const inv = new Invocation(this, connection, { params, resumed: false });
+    const outcome = await this.#invoke(inv, async (ctx) => {
+      if (def.options.authenticate) {
+        let meta: unknown;
+        try {
+          meta = await def.options.authenticate.call(def.options, request, ctx as any);
+        } catch (error) {
+          throw hookError("authenticate", error);
+        }
+        if (meta !== undefined && (typeof meta !== "object" || meta === null || Array.isArray(meta))) {
+          throw hookError("authenticate", new TypeError("authenticate must return an object (the meta) or nothing"));
+        }
+        const userId = (meta as { userId?: unknown } | undefined)?.userId;
+        connection.meta = Object.freeze({ ...(meta as object) });
+        connection.userId = typeof userId === "string" ? userId : undefined;
+      }
+      connection.phase = "open";
+      await this.#loadConnectionState(connection);
+      const onConnect = def.options.onConnect;
+      if (onConnect) {
+        try {
+          await onConnect.call(def.options, ctx as any);
+        } catch (error) {
+          throw hookError("onConnect", error);
+        }
+      }
+    });
+    if (!outcome.ok) {
+      this.#dropConnectionState(connection, undefined);
+      connection.phase = "connecting";
+      this.#logFailure(outcome.error, "connection refused", "onConnect");
+      refuse(connection, outcome.error);
+      return;
+    }
+    inv.outbox.unshift({ kind: "frame", frame: welcomeFrame(connection.id, false), targets: [connection], volatile: true });
+    this.#finish(inv, outcome, {
+      deliver: () => deliver(inv.outbox),
+      fail: (error) => refuse(connection, commitFailure(error)),
+    });
+  }
+
+  async #onDisconnect(connection: ConnectionRecord, code: number, reason: string): Promise<void> {
+    const hook = this.env.def.options.onDisconnect;
+    const inv = new Invocation(this, connection, { code, reason });
+    const outcome = await this.#invoke(inv, (ctx) => hook?.call(this.env.def.options, ctx as any), "onDisconnect");
+    if (!outcome.ok) this.#logFailure(outcome.error, "onDisconnect failed", "onDisconnect");
+    const writes = outcome.ok ? outcome.writes : new WriteSet();
+    this.#dropConnectionState(connection, writes);
+    this.gate.add(
+      { deliver: () => deliver(inv.outbox), fail: () => {} },
+      writes,
+      outcome.ok && inv.scope.usedSql,
+      outcome.ok ? outcome.changes : undefined,
+    );
+  }
+
+  async #onAlarm(record: AlarmRecord): Promise<void> {
+    const hook = this.env.def.options.onAlarm;
+    const inv = new Invocation(this, undefined, {});
+    // Deleting the alarm commits with what onAlarm wrote: a crash before the commit fires it again.
+    inv.scope.writes.alarms.set(record.id, null);
+    if (!hook) this.env.log.warn({ room: this.env.kind, alarm: record.name }, "alarm fired in a room without onAlarm; dropped");
+    const outcome = await this.#invoke(inv, (ctx) => hook?.call(this.env.def.options, ctx as any, toAlarm(record)), "onAlarm");
+    const settle = () => this.env.alarmSettled(record.id);
+    if (outcome.ok) {
+      this.#finish(inv, outcome, {
+        deliver: () => {
+          deliver(inv.outbox);
+          settle();
+        },
+        fail: () => this.env.alarmSettled(record.id, this.env.now() + 1000),
+      });
+      return;
+    }
+    const attempt = record.attempt + 1;
+    const retry = new WriteSet();
+    if (attempt >= MAX_ALARM_ATTEMPTS) {
+      this.env.log.error({ err: outcome.error, room: this.env.kind, id: this.env.id, alarm: record.name, attempts: attempt }, "alarm dropped after repeated failures");
+      retry.alarms.set(record.id, null);
+    } else {
+      this.#logFailure(outcome.error, "onAlarm failed; will retry", "onAlarm");
+      retry.alarms.set(record.id, { ...record, attempt, scheduledAt: this.env.now() + 1000 * 2 ** (attempt - 1) });
+    }
+    this.gate.add({ deliver: settle, fail: settle }, retry);
+  }
+
+  async #onInvoke(task: Task & { type: "invoke" }): Promise<void> {
+    const inv = new Invocation(this, undefined, {});
+    const outcome = await this.#invoke(inv, task.fn);
+    if (!outcome.ok) return task.reject(outcome.error);
+    this.#finish(inv, outcome, {
+      deliver: () => {
+        deliver(inv.outbox);
+        task.resolve(outcome.value);
+      },
+      fail: (error) => task.reject(error),
+    });
+  }
+
+  async #loadConnectionState(connection: ConnectionRecord): Promise<void> {
+    const shape = this.env.def.options.connection;
+    const scope = stateScope(connection);
+    if (!shape || this.#connectionStates.has(scope)) return;
+    const committed = await this.env.store.readState(scope);
+    this.#connectionStates.set(scope, this.#tracker(shape.initial, shape.persistedKeys, shape.persistOptions, committed));
+  }
+
+  /**
+   * Forgets a closed connection's state tracker unless another connection of the same user
+   * still uses it. State of a connection without a user ends with it, so its rows go too.
+   */
+  #dropConnectionState(connection: ConnectionRecord, writes: WriteSet | undefined): void {
+    const scope = stateScope(connection);
+    if (!this.#connectionStates.has(scope)) return;
+    for (const other of this.env.connections()) {
+      if (other !== connection && other.phase === "open" && stateScope(other) === scope) return;
+    }
+    this.#connectionStates.delete(scope);
+    if (connection.userId === undefined) writes?.dropScope(scope);
+  }
+
+  #tracker(initial: () => object, keys: readonly string[], persist: any, committed: Map<string, string>): StateTracker<any> {
+    for (const key of committed.keys()) if (!keys.includes(key)) committed.delete(key);
+    return new StateTracker({
+      initial: initial as () => Record<string, unknown>,
+      persistedKeys: keys,
+      persist,
+      committed,
+      report: (key, error) => this.#reportPersistError(key, error),
+    });
+  }
+
+  #reportPersistError(key: string, error: CellarError): void {
+    this.env.log.error({ err: error, room: this.env.kind, id: this.env.id, key }, "persist error");
+    const hook = this.env.def.options.onPersistError;
+    if (!hook) return;
+    try {
+      hook.call(this.env.def.options, key, error);
+    } catch (hookFailure) {
+      this.env.log.error({ err: hookFailure, room: this.env.kind }, "onPersistError failed");
+    }
+  }
+
+  #onCommitFailed(batch: Batch, error: unknown): void {
+    const cause = error instanceof CellarError ? error : cellarError("PERSIST_FAILED", `Commit failed: ${(error as Error)?.message ?? error}`, { cause: error });
+    const keys = batch.stateKeys();
+    for (const key of keys.length > 0 ? keys : ["*"]) this.#reportPersistError(key, cause);
+  }
+
+  #logHandlerFailure(error: unknown, event: string): void {
+    if (error instanceof CellarError) return; // an answer the room chose to give, not a failure
+    this.#logFailure(error, "handler failed", event);
+  }
+
+  /** Logs a failure a client may provoke, at a bounded rate per room kind and cause. */
+  #logFailure(error: unknown, message: string, where = ""): void {
+    const { log: shouldLog, suppressed } = this.env.throttle.allow(`${this.env.kind}:${message}:${where}`);
+    if (!shouldLog) return;
+    this.env.log.error({ err: error, room: this.env.kind, id: this.env.id, where, suppressed }, message);
+  }
+}
+
+/** Where a connection's persisted state lives: per user when there is one. */
+function stateScope(connection: ConnectionRecord): string {
+  return connection.userId !== undefined ? `u:${connection.userId}` : `c:${connection.id}`;
+}
+
+function commitFailure(error: unknown): ClientError {
+  if (error instanceof CellarError && error.code !== "INTERNAL_ERROR") return error.toJSON();
+  return { code: "PERSIST_FAILED", message: "The change could not be saved; nothing was applied" };
+}
+
+/**
+ * Refuses a connection: an error frame saying why, then a close. A `CellarError` the room
+ * threw without a close code of its own closes with 4403; anything unexpected with 1011.
+ */
+function refuse(connection: ConnectionRecord, error: unknown): void {
+  const clientError = toClientError(error, "HOOK_ERROR", "The room refused the connection");
+  const code = error instanceof CellarError ? (error.closeCode ?? CLOSE_CODES.FORBIDDEN) : CLOSE_CODES.INTERNAL_ERROR;
+  connection.send(errorFrame(clientError));
+  connection.port.close(code, clientError.code);
+}

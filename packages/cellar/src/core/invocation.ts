@@ -1,0 +1,172 @@
+import { joinChannel, leaveChannel, type Connection, type ConnectionRecord } from "./connection.js";
+import type { RoomInfo } from "./define-room.js";
+import { createEmitter, type Emitter, type OutboxItem } from "./emitter.js";
+import { cellarError } from "./errors.js";
+import { createKvNamespace, type KvNamespace } from "./kv-api.js";
+import type { InstanceStore, KvStore, SqlBackend } from "./ports.js";
+import { createSchedule, type Schedule } from "./schedule-api.js";
+import type { StateTracker } from "./state-tracker.js";
+import { createStorage, type Storage, type StorageEnv } from "./storage-api.js";
+import { WriteScope } from "./write-scope.js";
+import type { WriteSet } from "./write-set.js";
+
+/** Internal: what an invocation needs from its instance. */
+export interface InvocationHost {
+  readonly stateProxy: object;
+  readonly storageEnv: StorageEnv;
+  readonly store: InstanceStore;
+  readonly kvStore: KvStore;
+  readonly room: RoomInfo;
+  now(): number;
+  newId(): string;
+  connections(): Iterable<ConnectionRecord>;
+  /** Uncommitted writes of earlier handlers, newest first. */
+  pendingLayers(): readonly WriteSet[];
+  connectionState(connection: ConnectionRecord): StateTracker<any> | undefined;
+  sqlBackend(): SqlBackend;
+}
+
+/**
+ * Internal: one run of a handler or hook: its writes, its outbox and the `ctx` it sees.
+ * Facades are built on first use, so a handler that only emits allocates only the emitter.
+ */
+export class Invocation {
+  readonly scope: WriteScope;
+  readonly outbox: OutboxItem[] = [];
+  /** Set once the handler has returned: later writes or emits are a bug in the handler. */
+  ended = false;
+  readonly ctx: Record<string, unknown>;
+
+  constructor(
+    readonly host: InvocationHost,
+    readonly connection: ConnectionRecord | undefined,
+    extra: Record<string, unknown>,
+  ) {
+    this.scope = new WriteScope(undefined, () => host.pendingLayers());
+    this.ctx = new HandlerContext(this, extra) as unknown as Record<string, unknown>;
+  }
+
+  assertOpen(what: string): void {
+    if (this.ended) {
+      throw cellarError("INVALID_ARGUMENT", `${what} after the handler returned: await every call inside the handler`);
+    }
+  }
+}
+
+class HandlerContext {
+  readonly #inv: Invocation;
+  #storage: Storage | undefined;
+  #schedule: Schedule | undefined;
+  #emit: Emitter | undefined;
+  #connection: Connection | undefined;
+  #kv: Map<string, KvNamespace> | undefined;
+
+  constructor(inv: Invocation, extra: Record<string, unknown>) {
+    this.#inv = inv;
+    Object.assign(this, extra);
+  }
+
+  get state(): object {
+    return this.#inv.host.stateProxy;
+  }
+
+  get storage(): Storage {
+    return (this.#storage ??= guardStorage(createStorage(this.#inv.host.storageEnv, this.#inv.scope), this.#inv));
+  }
+
+  get schedule(): Schedule {
+    const inv = this.#inv;
+    return (this.#schedule ??= createSchedule(inv.host.store, inv.scope, () => inv.host.now(), () => inv.host.newId()));
+  }
+
+  get emit(): Emitter {
+    const inv = this.#inv;
+    return (this.#emit ??= createEmitter(
+      inv.outbox,
+      inv.connection,
+      () => inv.host.connections(),
+      () => inv.assertOpen("emit"),
+    ));
+  }
+
+  get room(): RoomInfo {
+    return this.#inv.host.room;
+  }
+
+  get connection(): Connection | undefined {
+    const record = this.#inv.connection;
+    if (!record) return undefined;
+    return (this.#connection ??= connectionHandle(record, this.#inv));
+  }
+
+  kv(name: string): KvNamespace {
+    if (typeof name !== "string" || name.length === 0) throw cellarError("INVALID_ARGUMENT", "kv(name) needs a namespace name");
+    const inv = this.#inv;
+    let namespace = this.#kv?.get(name);
+    if (!namespace) {
+      namespace = createKvNamespace(name, {
+        store: inv.host.kvStore,
+        now: () => inv.host.now(),
+        layers: () => inv.scope.layers(),
+        write: (ns, key, record) => {
+          inv.assertOpen("kv write");
+          inv.scope.writes.setKv(ns, key, record);
+        },
+      });
+      (this.#kv ??= new Map()).set(name, namespace);
+    }
+    return namespace;
+  }
+}
+
+/** Wraps the storage facade so a write after the handler returned fails loudly. */
+function guardStorage(storage: Storage, inv: Invocation): Storage {
+  const check =
+    <A extends unknown[], R>(name: string, fn: (...args: A) => R) =>
+    (...args: A): R => {
+      inv.assertOpen(`storage.${name}`);
+      return fn(...args);
+    };
+  return Object.assign(Object.create(storage) as Storage, {
+    put: check("put", storage.put),
+    delete: check("delete", storage.delete),
+    deleteAll: check("deleteAll", storage.deleteAll),
+    transaction: check("transaction", storage.transaction),
+  });
+}
+
+function connectionHandle(record: ConnectionRecord, inv: Invocation): Connection {
+  return {
+    get id() {
+      return record.id;
+    },
+    get meta() {
+      return record.meta;
+    },
+    get userId() {
+      return record.userId;
+    },
+    get channels(): ReadonlySet<string> {
+      return record.channels ?? new Set();
+    },
+    get state() {
+      const tracker = inv.host.connectionState(record);
+      if (!tracker) throw cellarError("INVALID_ARGUMENT", "This room declares no connection state (defineConnection)");
+      return tracker.proxy;
+    },
+    join(channel) {
+      if (typeof channel !== "string" || channel.length === 0) throw cellarError("INVALID_ARGUMENT", "join needs a channel name");
+      joinChannel(record, channel);
+    },
+    leave(channel) {
+      leaveChannel(record, channel);
+    },
+    close(code = 1000, reason = "") {
+      if (code !== 1000 && !(Number.isInteger(code) && code >= 3000 && code <= 4999)) {
+        throw cellarError("INVALID_ARGUMENT", "close code must be 1000 or 3000-4999");
+      }
+      inv.assertOpen("connection.close");
+      inv.outbox.push({ kind: "close", target: record, code, reason: String(reason).slice(0, 120) });
+    },
+  };
+}

@@ -1,0 +1,116 @@
+import type { StateTracker } from "./state-tracker.js";
+import { WriteSet } from "./write-set.js";
+
+/** Internal: what happens to one finished handler once its batch commits or fails. */
+export interface BatchEntry {
+  deliver(): void;
+  fail(error: unknown): void;
+}
+
+/** Internal: the writes of consecutive finished handlers, committed together. */
+export class Batch {
+  readonly writes = new WriteSet();
+  /** A handler ran SQL: the instance's SQL transaction must commit with this batch. */
+  sqlUsed = false;
+  readonly entries: BatchEntry[] = [];
+  /** State changes per tracker, to mark committed or roll back. */
+  readonly stateChanges = new Map<StateTracker<any>, Map<string, string>>();
+
+  needsCommit(): boolean {
+    return this.sqlUsed || !this.writes.isEmpty();
+  }
+
+  /** Persisted state keys this batch writes, for `onPersistError`. */
+  stateKeys(): string[] {
+    const keys: string[] = [];
+    for (const changes of this.stateChanges.values()) keys.push(...changes.keys());
+    return keys;
+  }
+}
+
+/**
+ * Internal: the output gate of one instance. A finished handler's frames wait here until
+ * every write made before them has committed; handlers that wrote nothing and have nothing
+ * ahead of them send at once. Batches commit one at a time, in order.
+ */
+export class OutputGate {
+  #pending: Batch | undefined = undefined;
+  #inFlight: Batch | undefined = undefined;
+
+  constructor(
+    private readonly requestCommit: () => void,
+    private readonly onFailed: (batch: Batch, error: unknown) => void,
+  ) {}
+
+  /** Uncommitted write sets, newest first: what reads look through below a handler. */
+  layers(): WriteSet[] {
+    const layers: WriteSet[] = [];
+    if (this.#pending) layers.push(this.#pending.writes);
+    if (this.#inFlight) layers.push(this.#inFlight.writes);
+    return layers;
+  }
+
+  idle(): boolean {
+    return this.#pending === undefined && this.#inFlight === undefined;
+  }
+
+  /** Adds a finished handler: its writes (if any) and what to do once they commit. */
+  add(entry: BatchEntry, writes?: WriteSet, sqlUsed = false, stateChanges?: ReadonlyMap<StateTracker<any>, Map<string, string>>): void {
+    const hasWrites = sqlUsed || (writes !== undefined && !writes.isEmpty());
+    if (!hasWrites && this.#pending === undefined && this.#inFlight === undefined) {
+      entry.deliver();
+      return;
+    }
+    const batch = (this.#pending ??= new Batch());
+    if (writes) batch.writes.absorb(writes);
+    if (sqlUsed) batch.sqlUsed = true;
+    for (const [tracker, changes] of stateChanges ?? []) {
+      const merged = batch.stateChanges.get(tracker);
+      if (merged) for (const [key, value] of changes) merged.set(key, value);
+      else batch.stateChanges.set(tracker, new Map(changes));
+    }
+    batch.entries.push(entry);
+    if (batch.needsCommit() && this.#inFlight === undefined) this.requestCommit();
+  }
+
+  /** Hands the pending batch to the host's commit; undefined when there is nothing to commit now. */
+  take(): Batch | undefined {
+    if (this.#inFlight !== undefined || this.#pending === undefined || !this.#pending.needsCommit()) return undefined;
+    this.#inFlight = this.#pending;
+    this.#pending = undefined;
+    return this.#inFlight;
+  }
+
+  succeeded(batch: Batch): void {
+    this.#inFlight = undefined;
+    for (const [tracker, changes] of batch.stateChanges) tracker.markCommitted(changes);
+    deliverAll(batch);
+    const next = this.#pending;
+    if (next && !next.needsCommit()) {
+      this.#pending = undefined;
+      deliverAll(next);
+    } else if (next) {
+      this.requestCommit();
+    }
+  }
+
+  /** The commit failed: this batch and any built on top of it are rolled back. */
+  failed(batch: Batch, error: unknown): void {
+    this.#inFlight = undefined;
+    const failed = [batch];
+    if (this.#pending) failed.push(this.#pending);
+    this.#pending = undefined;
+    // Every key goes back to its committed value, so the order of these rollbacks is free.
+    for (const b of failed) {
+      for (const [tracker, changes] of b.stateChanges) tracker.rollback(changes.keys());
+    }
+    for (const b of failed) {
+      for (const entry of b.entries) entry.fail(error);
+      this.onFailed(b, error);
+    }
+  }
+}
+
+function deliverAll(batch: Batch): void {
+  for (const entry of batch.entries) entry.deliver();
+}

@@ -1,0 +1,68 @@
+/*
+ * The ports a host implements for the core: committed reads of one instance's storage, the
+ * global KV store, an instance's SQL database, and logging. The Node host backs them with
+ * SQLite; the Cloudflare adapter will back them with a Durable Object's storage.
+ * Each read may answer synchronously or with a promise.
+ */
+import type { AlarmRecord, KvRecord } from "./write-set.js";
+
+export type Awaitable<T> = T | Promise<T>;
+
+/** A key range, already normalized by the core: `lower`/`upper` are bounds or undefined. */
+export interface StorageRange {
+  lower: string | undefined;
+  lowerInclusive: boolean;
+  /** Exclusive. */
+  upper: string | undefined;
+  reverse: boolean;
+  limit: number;
+}
+
+/** Committed data of one instance. */
+export interface InstanceStore {
+  /** Encoded persisted state of a scope ("" for the room, "u:<userId>" for a user). */
+  readState(scope: string): Awaitable<Map<string, string>>;
+  getStorage(keys: readonly string[]): Awaitable<Map<string, string>>;
+  listStorage(range: StorageRange): Awaitable<Array<[string, string]>>;
+  listAlarms(): Awaitable<AlarmRecord[]>;
+  /** The instance's SQL database, opened (and created) on first use. */
+  sql(): SqlBackend;
+  /** Whether the instance has an SQL database already (so `deleteAll` need not create one). */
+  hasSql(): boolean;
+}
+
+/** Committed data of the KV namespaces. Expired entries are never returned. */
+export interface KvStore {
+  get(namespace: string, key: string): Awaitable<KvRecord | undefined>;
+  /** Entries with `prefix`, keys strictly after `after`, in key order. */
+  list(namespace: string, prefix: string, after: string | undefined, limit: number): Awaitable<Array<[string, KvRecord]>>;
+}
+
+export interface SqlResult {
+  columnNames: string[];
+  rows: unknown[][];
+  rowsRead: number;
+  rowsWritten: number;
+}
+
+/**
+ * One instance's SQL database. Statements run inside a transaction the host keeps open
+ * until the commit; savepoints mark what one handler (or `transaction()`) did.
+ */
+export interface SqlBackend {
+  exec(query: string, bindings: readonly unknown[]): SqlResult;
+  /** Opens a savepoint and returns its token. */
+  savepoint(): number;
+  release(token: number): void;
+  rollbackTo(token: number): void;
+  /** Bytes the database occupies. */
+  readonly databaseSize: number;
+}
+
+/** The subset of a pino-style logger the core uses. */
+export interface Logger {
+  error(fields: object, message: string): void;
+  warn(fields: object, message: string): void;
+  info(fields: object, message: string): void;
+  debug(fields: object, message: string): void;
+}

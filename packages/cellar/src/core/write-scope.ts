@@ -1,0 +1,57 @@
+import type { SqlBackend } from "./ports.js";
+import { WriteSet } from "./write-set.js";
+
+/**
+ * Internal: where a handler's writes go. A handler runs in a root scope; each
+ * `storage.transaction()` opens a child scope whose writes join the parent only if the
+ * transaction returns. SQL savepoints follow the same nesting and are opened on the first
+ * SQL statement, so handlers that never touch SQL never open one.
+ */
+export class WriteScope {
+  readonly writes = new WriteSet();
+  sqlToken: number | undefined = undefined;
+  /** The scope (or a child) ran SQL: the SQL transaction must commit with its batch. */
+  usedSql = false;
+
+  constructor(
+    readonly parent: WriteScope | undefined,
+    /** Write sets below the handler (earlier handlers waiting to commit), innermost first. */
+    readonly below: () => readonly WriteSet[],
+  ) {}
+
+  /** Every write set a read must look through, innermost first. */
+  layers(): WriteSet[] {
+    const layers: WriteSet[] = [];
+    for (let scope: WriteScope | undefined = this; scope; scope = scope.parent) layers.push(scope.writes);
+    for (const set of this.below()) layers.push(set);
+    return layers;
+  }
+
+  child(): WriteScope {
+    return new WriteScope(this, this.below);
+  }
+
+  /** Opens the SQL savepoints of this scope and its parents that are not open yet. */
+  enterSql(sql: SqlBackend): void {
+    this.parent?.enterSql(sql);
+    this.usedSql = true;
+    if (this.sqlToken === undefined) this.sqlToken = sql.savepoint();
+  }
+
+  /** Keeps what the scope did: its writes join the parent's (or stay for the commit). */
+  keep(sql: () => SqlBackend): void {
+    if (this.sqlToken !== undefined) sql().release(this.sqlToken);
+    this.sqlToken = undefined;
+    this.parent?.writes.absorb(this.writes);
+  }
+
+  /** Drops what the scope did. */
+  discard(sql: () => SqlBackend): void {
+    if (this.sqlToken !== undefined) {
+      const backend = sql();
+      backend.rollbackTo(this.sqlToken);
+      backend.release(this.sqlToken);
+    }
+    this.sqlToken = undefined;
+  }
+}

@@ -1,0 +1,139 @@
+/*
+ * Internal: the writes of a handler (or of a batch of handlers) held in memory until they
+ * commit. Reads look through a stack of write sets before the committed store, so a
+ * handler sees its own writes and those of earlier handlers still waiting for the commit.
+ * Holding writes here, instead of in an open SQLite transaction, lets handlers of many
+ * rooms interleave at their `await`s without one room's rollback touching another's rows.
+ */
+
+/** A durable alarm as stored. `payload` is the encoded value. */
+export interface AlarmRecord {
+  id: string;
+  name: string;
+  payload: string;
+  scheduledAt: number;
+  attempt: number;
+}
+
+/** A KV namespace entry as stored. */
+export interface KvRecord {
+  value: string | Uint8Array;
+  expiresAt: number | null;
+  metadata: string | null;
+}
+
+export class WriteSet {
+  /** key → encoded value, or null for a delete. */
+  readonly storage = new Map<string, string | null>();
+  /** `deleteAll()` ran: committed storage below this set is gone. */
+  clearStorage = false;
+  /** scope → (state key → encoded value). Scope "" is the room; others are per-user. */
+  readonly state = new Map<string, Map<string, string>>();
+  /** Scopes whose persisted state is dropped (a connection's state that ends with it). */
+  readonly dropScopes = new Set<string>();
+  /** alarm id → alarm, or null once cancelled or fired. */
+  readonly alarms = new Map<string, AlarmRecord | null>();
+  /** namespace → (key → entry, or null for a delete). */
+  readonly kv = new Map<string, Map<string, KvRecord | null>>();
+
+  isEmpty(): boolean {
+    return (
+      !this.clearStorage &&
+      this.storage.size === 0 &&
+      this.state.size === 0 &&
+      this.dropScopes.size === 0 &&
+      this.alarms.size === 0 &&
+      this.kv.size === 0
+    );
+  }
+
+  /** Number of rows this set writes; for stats. */
+  size(): number {
+    let n = this.storage.size + this.alarms.size + this.dropScopes.size + (this.clearStorage ? 1 : 0);
+    for (const scope of this.state.values()) n += scope.size;
+    for (const ns of this.kv.values()) n += ns.size;
+    return n;
+  }
+
+  setState(scope: string, key: string, encoded: string): void {
+    let entries = this.state.get(scope);
+    if (!entries) this.state.set(scope, (entries = new Map()));
+    entries.set(key, encoded);
+  }
+
+  /** Drops every persisted state key of `scope`; later `setState` calls in this set still apply. */
+  dropScope(scope: string): void {
+    this.state.delete(scope);
+    this.dropScopes.add(scope);
+  }
+
+  setKv(namespace: string, key: string, record: KvRecord | null): void {
+    let entries = this.kv.get(namespace);
+    if (!entries) this.kv.set(namespace, (entries = new Map()));
+    entries.set(key, record);
+  }
+
+  /** Applies `later` on top of this set, as if its writes came after ours. */
+  absorb(later: WriteSet): void {
+    if (later.clearStorage) {
+      this.storage.clear();
+      this.clearStorage = true;
+    }
+    for (const [key, value] of later.storage) this.storage.set(key, value);
+    for (const scope of later.dropScopes) this.dropScope(scope);
+    for (const [scope, entries] of later.state) {
+      for (const [key, value] of entries) this.setState(scope, key, value);
+    }
+    for (const [id, alarm] of later.alarms) this.alarms.set(id, alarm);
+    for (const [namespace, entries] of later.kv) {
+      for (const [key, record] of entries) this.setKv(namespace, key, record);
+    }
+  }
+}
+
+/** The overlay answer for one storage key: a value, a delete (null), or not written (undefined). */
+export function overlayStorage(layers: readonly WriteSet[], key: string): string | null | undefined {
+  for (const layer of layers) {
+    const value = layer.storage.get(key);
+    if (value !== undefined) return value;
+    if (layer.clearStorage) return null;
+  }
+  return undefined;
+}
+
+/**
+ * Merges the storage writes of `layers` (innermost first) that fall in `inRange` into one
+ * map, and says whether committed rows are hidden by a `deleteAll()`.
+ */
+export function overlayStorageRange(
+  layers: readonly WriteSet[],
+  inRange: (key: string) => boolean,
+): { entries: Map<string, string | null>; hidesCommitted: boolean } {
+  const entries = new Map<string, string | null>();
+  let hidesCommitted = false;
+  for (let i = layers.length - 1; i >= 0; i--) {
+    const layer = layers[i]!;
+    if (layer.clearStorage) {
+      entries.clear();
+      hidesCommitted = true;
+    }
+    for (const [key, value] of layer.storage) if (inRange(key)) entries.set(key, value);
+  }
+  return { entries, hidesCommitted };
+}
+
+export function overlayAlarm(layers: readonly WriteSet[], id: string): AlarmRecord | null | undefined {
+  for (const layer of layers) {
+    const alarm = layer.alarms.get(id);
+    if (alarm !== undefined) return alarm;
+  }
+  return undefined;
+}
+
+export function overlayKv(layers: readonly WriteSet[], namespace: string, key: string): KvRecord | null | undefined {
+  for (const layer of layers) {
+    const record = layer.kv.get(namespace)?.get(key);
+    if (record !== undefined) return record;
+  }
+  return undefined;
+}

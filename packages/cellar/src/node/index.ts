@@ -1,0 +1,9 @@
+/**
+ * `cellar/node`: the Node host. One process serves WebSocket rooms, your HTTP routes and
+ * SQLite storage on one port.
+ */
+export { createServer } from "./server.js";
+export type { CellarServer, ServerStats } from "./server.js";
+export type { FetchApp, ServerOptions } from "./options.js";
+export type { CommitStats } from "./committer.js";
+export type { Durability } from "./sqlite/shared-db.js";

@@ -1,0 +1,104 @@
+import { join } from "node:path";
+import type { StorageLimits } from "../core/limits.js";
+import type { InstanceStore, StorageRange } from "../core/ports.js";
+import type { AlarmRecord } from "../core/write-set.js";
+import { decodeWrites } from "./sqlite/redo.js";
+import type { Durability, SharedDb } from "./sqlite/shared-db.js";
+import { SqlFile } from "./sqlite/sql-file.js";
+
+/**
+ * Internal: the committed data of one instance on the Node host. Rows live in the shared
+ * database under the instance's row id, created on its first commit; its SQL tables live in
+ * a file of their own, opened on first use.
+ */
+export class NodeInstanceStore implements InstanceStore {
+  #rowId: number | undefined;
+  #sql: SqlFile | undefined;
+  readonly sqlPath: string;
+
+  constructor(
+    readonly shared: SharedDb,
+    readonly kind: string,
+    readonly name: string,
+    dataDir: string,
+    readonly durability: Durability,
+    readonly limits: StorageLimits,
+  ) {
+    this.#rowId = shared.instanceId(kind, name);
+    this.sqlPath = join(dataDir, "sql", kind, `${Buffer.from(name).toString("base64url")}.db`);
+  }
+
+  /** Opens the SQL file if the instance has one, applying redo records the shared database lacks. */
+  open(): void {
+    if (this.#sql === undefined && SqlFile.exists(this.sqlPath)) this.sql();
+  }
+
+  get rowId(): number | undefined {
+    return this.#rowId;
+  }
+
+  ensureRowId(): number {
+    return (this.#rowId ??= this.shared.ensureInstance(this.kind, this.name));
+  }
+
+  readState(scope: string): Map<string, string> {
+    return this.#rowId === undefined ? new Map() : this.shared.readState(this.#rowId, scope);
+  }
+
+  getStorage(keys: readonly string[]): Map<string, string> {
+    return this.#rowId === undefined ? new Map() : this.shared.getStorage(this.#rowId, keys);
+  }
+
+  listStorage(range: StorageRange): Array<[string, string]> {
+    return this.#rowId === undefined ? [] : this.shared.listStorage(this.#rowId, range);
+  }
+
+  listAlarms(): AlarmRecord[] {
+    return this.#rowId === undefined ? [] : this.shared.listAlarms(this.#rowId);
+  }
+
+  /** Bytes stored: keys and values in the shared database plus the SQL file. */
+  bytes(): number {
+    const shared = this.#rowId === undefined ? 0 : this.shared.instanceBytes(this.#rowId);
+    return shared + (this.#sql?.databaseSize ?? 0);
+  }
+
+  sql(): SqlFile {
+    if (this.#sql) return this.#sql;
+    const rowId = this.ensureRowId();
+    const sharedBytes = this.shared.instanceBytes(rowId);
+    const file = new SqlFile(this.sqlPath, this.durability, this.limits.maxInstanceBytes - sharedBytes);
+    this.#sql = file;
+    this.applyRedo();
+    return file;
+  }
+
+  hasSql(): boolean {
+    return this.#sql !== undefined || SqlFile.exists(this.sqlPath);
+  }
+
+  get openSql(): SqlFile | undefined {
+    return this.#sql;
+  }
+
+  /** Applies the SQL file's redo records that the shared database has not applied yet. */
+  applyRedo(): void {
+    const file = this.#sql;
+    if (!file || this.#rowId === undefined) return;
+    const applied = this.shared.sqlTurn(this.#rowId);
+    if (file.turn <= applied) return;
+    const rowId = this.#rowId;
+    const records = file.redoAfter(applied);
+    this.shared.db.transaction(() => {
+      for (const record of records) {
+        this.shared.apply(rowId, decodeWrites(record.writes));
+        this.shared.setSqlTurn(rowId, record.turn);
+      }
+    })();
+  }
+
+  close(): void {
+    this.#sql?.close();
+    this.#sql = undefined;
+  }
+}

@@ -1,0 +1,184 @@
+import type { ConnectionRecord } from "../core/connection.js";
+import type { RoomDefinition } from "../core/define-room.js";
+import { RoomInstance, type InstanceEnv, type Task } from "../core/instance.js";
+import type { StorageLimits } from "../core/limits.js";
+import type { LogThrottle } from "../core/log-throttle.js";
+import type { KvStore, Logger } from "../core/ports.js";
+import type { Committer } from "./committer.js";
+import { NodeInstanceStore } from "./instance-store.js";
+import type { Durability, SharedDb } from "./sqlite/shared-db.js";
+
+/**
+ * Internal: the routing entry of one instance. It outlives the instance object: while the
+ * instance hibernates, the slot keeps its connections (and so their ids, meta and channels)
+ * and nothing else.
+ */
+export class RoomSlot {
+  instance: RoomInstance | undefined = undefined;
+  store: NodeInstanceStore | undefined = undefined;
+  /** This process hibernated the instance while connections stayed open: the next load runs onHibernationRestore. */
+  hibernated = false;
+  connections: Set<ConnectionRecord> | undefined = undefined;
+
+  constructor(
+    readonly def: RoomDefinition<any, any>,
+    readonly id: string,
+  ) {}
+}
+
+export interface RoomsOptions {
+  shared: SharedDb;
+  kvStore: KvStore;
+  committer: Committer;
+  dataDir: string;
+  durability: Durability;
+  limits: StorageLimits;
+  hibernateAfterMs: number;
+  log: Logger;
+  throttle: LogThrottle;
+  now: () => number;
+  newId: () => string;
+  alarmSettled: (id: string, retryAt?: number) => void;
+}
+
+const NO_CONNECTIONS: ReadonlySet<ConnectionRecord> = new Set();
+
+/** Internal: every instance of the server, live or hibernated, by kind and id. */
+export class Rooms {
+  readonly #slots = new Map<string, RoomSlot>();
+  readonly #options: RoomsOptions;
+
+  constructor(options: RoomsOptions) {
+    this.#options = options;
+  }
+
+  slot(def: RoomDefinition<any, any>, id: string): RoomSlot {
+    const key = `${def.name}\u0000${id}`;
+    let slot = this.#slots.get(key);
+    if (!slot) this.#slots.set(key, (slot = new RoomSlot(def, id)));
+    return slot;
+  }
+
+  /** Queues a task in the slot's instance, loading (waking) it first if needed. */
+  dispatch(slot: RoomSlot, task: Task): void {
+    this.#instance(slot).enqueue(task);
+  }
+
+  addConnection(slot: RoomSlot, connection: ConnectionRecord): void {
+    (slot.connections ??= new Set()).add(connection);
+  }
+
+  removeConnection(slot: RoomSlot, connection: ConnectionRecord): void {
+    slot.connections?.delete(connection);
+    if (slot.connections?.size === 0) slot.connections = undefined;
+    this.#forgetIfEmpty(slot);
+  }
+
+  #instance(slot: RoomSlot): RoomInstance {
+    if (slot.instance) return slot.instance;
+    const o = this.#options;
+    const store = new NodeInstanceStore(o.shared, slot.def.name, slot.id, o.dataDir, o.durability, o.limits);
+    store.open();
+    const env: InstanceEnv = {
+      def: slot.def,
+      kind: slot.def.name,
+      id: slot.id,
+      store,
+      kvStore: o.kvStore,
+      limits: o.limits,
+      log: o.log,
+      throttle: o.throttle,
+      restoring: slot.hibernated,
+      now: o.now,
+      newId: o.newId,
+      connections: () => slot.connections ?? NO_CONNECTIONS,
+      requestCommit: (instance) => o.committer.request(instance, store),
+      alarmSettled: o.alarmSettled,
+      broken: (instance) => {
+        if (slot.instance !== instance) return;
+        slot.instance = undefined;
+        slot.store = undefined;
+        store.close();
+      },
+    };
+    slot.instance = new RoomInstance(env);
+    slot.store = store;
+    return slot.instance;
+  }
+
+  /** Hibernates instances idle for their `hibernateAfterMs`; returns how many. */
+  sweep(): number {
+    const now = this.#options.now();
+    let count = 0;
+    for (const slot of this.#slots.values()) {
+      const instance = slot.instance;
+      if (!instance || !instance.isIdle()) continue;
+      const after = slot.def.options.hibernateAfterMs ?? this.#options.hibernateAfterMs;
+      if (now - instance.lastActive >= after) {
+        this.hibernate(slot);
+        count++;
+      }
+    }
+    return count;
+  }
+
+  /** Drops an idle instance from memory; its connections stay open. */
+  hibernate(slot: RoomSlot): boolean {
+    if (!slot.instance?.isIdle()) return false;
+    slot.instance = undefined;
+    slot.store?.close();
+    slot.store = undefined;
+    slot.hibernated = true;
+    this.#forgetIfEmpty(slot);
+    return true;
+  }
+
+  /** Hibernates every idle instance (or those of one kind / one id), whatever their idle time. */
+  hibernateNow(kind?: string, id?: string): number {
+    let count = 0;
+    for (const slot of this.#slots.values()) {
+      if (kind !== undefined && slot.def.name !== kind) continue;
+      if (id !== undefined && slot.id !== id) continue;
+      if (this.hibernate(slot)) count++;
+    }
+    return count;
+  }
+
+  /**
+   * A slot with no instance and no connection is dropped: a hibernated room without
+   * connections costs nothing. Its next load runs onCreate, since no connection survived
+   * to be restored.
+   */
+  #forgetIfEmpty(slot: RoomSlot): void {
+    if (slot.instance || slot.connections) return;
+    this.#slots.delete(`${slot.def.name}\u0000${slot.id}`);
+  }
+
+  /** True while any instance has queued, running or uncommitted work. */
+  busy(): boolean {
+    for (const slot of this.#slots.values()) if (slot.instance && !slot.instance.isIdle()) return true;
+    return false;
+  }
+
+  *allConnections(): Iterable<ConnectionRecord> {
+    for (const slot of this.#slots.values()) yield* slot.connections ?? [];
+  }
+
+  counts(): { live: number; hibernated: number } {
+    let live = 0;
+    let hibernated = 0;
+    for (const slot of this.#slots.values()) {
+      if (slot.instance) live++;
+      else hibernated++;
+    }
+    return { live, hibernated };
+  }
+
+  closeStores(): void {
+    for (const slot of this.#slots.values()) {
+      slot.store?.close();
+      slot.store = undefined;
+      slot.instance = undefined;
+    }
+  }
+}

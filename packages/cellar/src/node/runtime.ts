@@ -1,0 +1,177 @@
+import { createServer as createHttpServer, type IncomingMessage, type RequestListener, type Server } from "node:http";
+import type { Duplex } from "node:stream";
+import { setTimeout as sleep } from "node:timers/promises";
+import { getRequestListener } from "@hono/node-server";
+import { WebSocketServer } from "ws";
+import { CLOSE_CODES } from "../core/error-codes.js";
+import { createIdSource } from "../core/ids.js";
+import { LogThrottle } from "../core/log-throttle.js";
+import type { KvStore, Logger } from "../core/ports.js";
+import { AlarmClock } from "./alarm-clock.js";
+import { Committer } from "./committer.js";
+import type { ResolvedOptions } from "./options.js";
+import { recoverSqlFiles } from "./recovery.js";
+import { Rooms } from "./rooms.js";
+import { originAllowed, type Router, toWebRequest } from "./routes.js";
+import { Sockets } from "./sockets.js";
+import { SharedDb } from "./sqlite/shared-db.js";
+
+/** How long closing sockets may take to say goodbye on shutdown before they are cut. */
+const CLOSE_GRACE_MS = 1000;
+
+/** Internal: everything a listening server runs, wired together; `shutdown` takes it apart. */
+export interface Running {
+  shared: SharedDb;
+  kvStore: KvStore;
+  committer: Committer;
+  alarms: AlarmClock;
+  rooms: Rooms;
+  sockets: Sockets;
+  http: Server;
+  /** Stops timers and closes files at once (a failed listen). */
+  stop(): void;
+  shutdown(timeoutMs: number): Promise<void>;
+}
+
+export function start(
+  o: ResolvedOptions,
+  log: Logger,
+  router: Router,
+  counters: { refusedBad: number; refusedRate: number },
+  now: () => number,
+  closing: () => boolean,
+): Running {
+  const shared = new SharedDb(o.dataDir, o.durability);
+  if (shared.getMeta("clean_shutdown") !== "1") {
+    const recovered = recoverSqlFiles(shared, o.dataDir, o.durability, o.limits);
+    if (recovered > 0) log.info({ instances: recovered }, "applied SQL redo records after an unclean shutdown");
+  }
+  shared.setMeta("clean_shutdown", "0");
+  shared.purgeExpiredKv(now());
+
+  const kvStore: KvStore = {
+    get: (namespace, key) => shared.kvGet(namespace, key, now()),
+    list: (namespace, prefix, after, limit) => shared.kvList(namespace, prefix, after, limit, now()),
+  };
+  const committer = new Committer(shared, o.limits, log, () => alarms.reschedule());
+  const rooms = new Rooms({
+    shared,
+    kvStore,
+    committer,
+    dataDir: o.dataDir,
+    durability: o.durability,
+    limits: o.limits,
+    hibernateAfterMs: o.hibernateAfterMs,
+    log,
+    throttle: new LogThrottle(10, now),
+    now,
+    newId: createIdSource(now),
+    alarmSettled: (id, retryAt) => alarms.settled(id, retryAt),
+  });
+  const unknownKinds = new Set<string>();
+  const alarms = new AlarmClock(
+    shared,
+    (alarm) => {
+      const def = router.kind(alarm.kind);
+      if (!def) {
+        if (!unknownKinds.has(alarm.kind)) log.warn({ room: alarm.kind }, "alarm for a room kind this server does not define; kept for later");
+        unknownKinds.add(alarm.kind);
+        return false;
+      }
+      rooms.dispatch(rooms.slot(def, alarm.instanceName), { type: "alarm", alarm });
+      return true;
+    },
+    now,
+    log,
+  );
+  const sockets = new Sockets({
+    rooms,
+    eventsPerSecond: o.eventsPerSecond,
+    burst: o.burst,
+    handshakeTimeoutMs: o.handshakeTimeoutMs,
+    now,
+    closing,
+    counters,
+  });
+  const wss = new WebSocketServer({ noServer: true, maxPayload: o.maxPayloadBytes, perMessageDeflate: false, clientTracking: false });
+  const http = createHttpServer(httpListener(o.http));
+  http.on("upgrade", (request: IncomingMessage, socket: Duplex, head: Buffer) => {
+    socket.on("error", () => socket.destroy());
+    if (closing()) return refuseUpgrade(socket, 503, "SHUTTING_DOWN");
+    const route = router.match(new URL(request.url ?? "/", "http://localhost").pathname);
+    if (!route) return refuseUpgrade(socket, 404, "ROOM_NOT_FOUND");
+    if (!originAllowed(request, o.allowedOrigins)) return refuseUpgrade(socket, 403, "ORIGIN_NOT_ALLOWED");
+    const webRequest = toWebRequest(request);
+    wss.handleUpgrade(request, socket, head, (ws) => sockets.attach(ws, rooms.slot(route.def, route.id), webRequest));
+  });
+
+  const timers: NodeJS.Timeout[] = [];
+  const every = (ms: number, fn: () => void) => {
+    const timer = setInterval(fn, ms);
+    timer.unref();
+    timers.push(timer);
+  };
+  const shortest = Math.min(o.hibernateAfterMs, ...o.rooms.map((r) => r.options.hibernateAfterMs ?? Infinity));
+  if (Number.isFinite(shortest)) every(Math.min(1000, Math.max(5, shortest / 4)), () => rooms.sweep());
+  if (o.heartbeatIntervalMs > 0) every(o.heartbeatIntervalMs, () => sockets.heartbeat());
+  every(60_000, () => shared.purgeExpiredKv(now()));
+  alarms.reschedule();
+
+  const stop = () => {
+    for (const timer of timers) clearInterval(timer);
+    alarms.stop();
+    rooms.closeStores();
+    shared.close();
+  };
+
+  return {
+    shared,
+    kvStore,
+    committer,
+    alarms,
+    rooms,
+    sockets,
+    http,
+    stop,
+    async shutdown(timeoutMs) {
+      const httpClosed = new Promise<void>((resolve) => http.close(() => resolve()));
+      for (const timer of timers) clearInterval(timer);
+      alarms.stop();
+      // Handlers already queued run to the end and commit; new events get SHUTTING_DOWN.
+      const deadline = now() + timeoutMs;
+      while (rooms.busy() && now() < deadline) await sleep(5);
+      if (rooms.busy()) log.warn({ timeoutMs }, "shutdown timed out with handlers still running");
+      committer.flush();
+      sockets.closeAll(CLOSE_CODES.SERVICE_RESTART, "SERVICE_RESTART");
+      const closeDeadline = now() + CLOSE_GRACE_MS;
+      while (sockets.all.size > 0 && now() < closeDeadline) await sleep(5);
+      for (const connection of sockets.all) connection.ws.terminate();
+      // Closing sockets ran onDisconnect hooks; let them commit too.
+      while (rooms.busy() && now() < deadline + CLOSE_GRACE_MS) await sleep(5);
+      committer.flush();
+      rooms.closeStores();
+      shared.setMeta("clean_shutdown", "1");
+      shared.close();
+      http.closeAllConnections();
+      await httpClosed;
+    },
+  };
+}
+
+function httpListener(app: ResolvedOptions["http"]): RequestListener {
+  if (app === undefined) {
+    return (_req, res) => {
+      res.writeHead(404, { "content-type": "text/plain" }).end("Not found");
+    };
+  }
+  if (typeof app === "function") return app;
+  return getRequestListener((request, env) => app.fetch(request, env), { overrideGlobalObjects: false });
+}
+
+function refuseUpgrade(socket: Duplex, status: number, code: string): void {
+  const reason = { 403: "Forbidden", 404: "Not Found", 503: "Service Unavailable" }[status] ?? "Error";
+  const body = JSON.stringify({ code });
+  socket.end(
+    `HTTP/1.1 ${status} ${reason}\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n${body}`,
+  );
+}

@@ -1,0 +1,175 @@
+import type { AddressInfo } from "node:net";
+import { pino } from "pino";
+import type { RoomContext } from "../core/define-room.js";
+import { cellarError } from "../core/errors.js";
+import { createKvNamespace, type KvNamespace } from "../core/kv-api.js";
+import type { Logger } from "../core/ports.js";
+import type { CommitStats } from "./committer.js";
+import { resolveOptions, type ResolvedOptions, type ServerOptions } from "./options.js";
+import { Router } from "./routes.js";
+import { start, type Running } from "./runtime.js";
+
+export interface ServerStats {
+  /** Open sockets, in any phase. */
+  connections: number;
+  /** Instances in memory, and instances hibernated with connections still open. */
+  rooms: { live: number; hibernated: number };
+  commits: CommitStats;
+  /** Frames refused as malformed/hostile, and by the rate limiter. */
+  refusedFrames: { bad: number; rate: number };
+  /** Alarms handed to instances and not yet settled. */
+  alarmsInFlight: number;
+}
+
+/**
+ * A Cellar server on Node: WebSocket rooms, the app's HTTP routes and SQLite storage on one
+ * port.
+ */
+export interface CellarServer {
+  /** Opens the data directory and starts listening. */
+  listen(): Promise<{ url: string; port: number }>;
+  /**
+   * Graceful shutdown: stops accepting, lets running handlers finish and commit, then
+   * closes every socket with 1012 (service restart) so clients reconnect at once.
+   */
+  close(): Promise<void>;
+  /** `http://host:port` once listening. */
+  readonly url: string;
+  readonly port: number;
+  /** The WebSocket URL of an instance: `ws://host:port/rooms/<kind>/<id>`. */
+  roomUrl(kind: string, id: string): string;
+  stats(): ServerStats;
+  /** A KV namespace for code outside rooms (HTTP routes); writes commit at once. */
+  kv(name: string): KvNamespace;
+  /**
+   * Runs `fn` inside an instance, in its queue like an event, and resolves with its result
+   * once its writes have committed.
+   *
+   * @example
+   * await server.invoke("session", code, (ctx) => { ctx.state.title = title; });
+   */
+  invoke<R>(kind: string, id: string, fn: (ctx: RoomContext<any>) => R | Promise<R>): Promise<Awaited<R>>;
+  /** Hibernates idle instances now (all, one kind, or one instance); returns how many. */
+  hibernate(kind?: string, id?: string): number;
+  readonly log: Logger;
+}
+
+/**
+ * Creates a Node server for the given rooms.
+ *
+ * @example
+ * const server = createServer({ rooms: [counter], dataDir: "./data", http: app });
+ * await server.listen();
+ */
+export function createServer(options: ServerOptions): CellarServer {
+  return new NodeServer(resolveOptions(options));
+}
+
+class NodeServer implements CellarServer {
+  readonly #o: ResolvedOptions;
+  readonly log: Logger;
+  readonly #router: Router;
+  readonly #counters = { refusedBad: 0, refusedRate: 0 };
+  readonly #now = () => Date.now();
+  #running: Running | undefined;
+  #closing: Promise<void> | undefined;
+  #address: AddressInfo | undefined;
+
+  constructor(options: ResolvedOptions) {
+    this.#o = options;
+    this.log = options.logger ?? pino({ level: options.logLevel, base: { name: "cellar" } });
+    this.#router = new Router(options.rooms);
+  }
+
+  get url(): string {
+    if (!this.#address) throw cellarError("INVALID_OPTION", "The server is not listening yet");
+    const host = this.#address.family === "IPv6" ? `[${this.#address.address}]` : this.#address.address;
+    return `http://${host}:${this.#address.port}`;
+  }
+
+  get port(): number {
+    return this.#address?.port ?? this.#o.port;
+  }
+
+  roomUrl(kind: string, id: string): string {
+    return `${this.url.replace(/^http/, "ws")}/rooms/${encodeURIComponent(kind)}/${encodeURIComponent(id)}`;
+  }
+
+  async listen(): Promise<{ url: string; port: number }> {
+    if (this.#running) throw cellarError("INVALID_OPTION", "listen() was already called");
+    const running = start(this.#o, this.log, this.#router, this.#counters, this.#now, () => this.#closing !== undefined);
+    this.#running = running;
+    await new Promise<void>((resolve, reject) => {
+      running.http.once("error", reject);
+      running.http.listen(this.#o.port, this.#o.host, () => resolve());
+    }).catch((error) => {
+      running.stop();
+      this.#running = undefined;
+      throw error;
+    });
+    this.#address = running.http.address() as AddressInfo;
+    for (const signal of this.#o.signals) process.on(signal, this.#onSignal);
+    this.log.info({ url: this.url, dataDir: this.#o.dataDir, durability: this.#o.durability }, "cellar listening");
+    return { url: this.url, port: this.port };
+  }
+
+  /** SIGTERM/SIGINT: graceful shutdown; a second signal while shutting down exits at once. */
+  readonly #onSignal = (): void => {
+    if (this.#closing) {
+      this.log.warn({}, "second signal during shutdown: exiting now");
+      process.exit(130);
+    }
+    void this.close();
+  };
+
+  close(): Promise<void> {
+    return (this.#closing ??= this.#shutdown());
+  }
+
+  async #shutdown(): Promise<void> {
+    const running = this.#running;
+    if (!running) return;
+    await running.shutdown(this.#o.shutdownTimeoutMs);
+    for (const signal of this.#o.signals) process.off(signal, this.#onSignal);
+    this.log.info({}, "cellar stopped");
+  }
+
+  stats(): ServerStats {
+    const running = this.#running;
+    return {
+      connections: running?.sockets.all.size ?? 0,
+      rooms: running?.rooms.counts() ?? { live: 0, hibernated: 0 },
+      commits: { ...(running?.committer.stats ?? { transactions: 0, writes: 0, failures: 0 }) },
+      refusedFrames: { bad: this.#counters.refusedBad, rate: this.#counters.refusedRate },
+      alarmsInFlight: running?.alarms.inFlight ?? 0,
+    };
+  }
+
+  kv(name: string): KvNamespace {
+    const running = this.#requireRunning();
+    return createKvNamespace(name, {
+      store: running.kvStore,
+      now: this.#now,
+      layers: () => [],
+      write: (namespace, key, record) => running.shared.kvWriteNow(namespace, key, record),
+    });
+  }
+
+  invoke<R>(kind: string, id: string, fn: (ctx: RoomContext<any>) => R | Promise<R>): Promise<Awaited<R>> {
+    const running = this.#requireRunning();
+    const def = this.#router.kind(kind);
+    if (!def) return Promise.reject(cellarError("ROOM_NOT_FOUND", `No room kind "${kind}"`));
+    return new Promise((resolve, reject) => {
+      running.rooms.dispatch(running.rooms.slot(def, id), { type: "invoke", fn, resolve: resolve as (v: unknown) => void, reject });
+    });
+  }
+
+  hibernate(kind?: string, id?: string): number {
+    return this.#running?.rooms.hibernateNow(kind, id) ?? 0;
+  }
+
+  #requireRunning(): Running {
+    if (!this.#running || this.#closing) throw cellarError("SHUTTING_DOWN", "The server is not running");
+    return this.#running;
+  }
+}

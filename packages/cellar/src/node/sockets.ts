@@ -1,0 +1,124 @@
+import type { WebSocket } from "ws";
+import { ConnectionRecord } from "../core/connection.js";
+import { CLOSE_CODES } from "../core/error-codes.js";
+import { cellarError } from "../core/errors.js";
+import { randomToken } from "../core/ids.js";
+import { takeBinaryFrame, takeTextFrame, type IntakeHost } from "../core/intake.js";
+import { errorFrame } from "../core/protocol.js";
+import { TokenBucket } from "../core/rate-limiter.js";
+import type { Rooms, RoomSlot } from "./rooms.js";
+
+/** Internal: a connection of the Node host, with its socket and room. */
+export class NodeConnection extends ConnectionRecord {
+  /** The upgrade request, kept until `hello` hands it to `authenticate`. */
+  request: Request | undefined;
+  /** Answered the last heartbeat ping (or sent something since). */
+  alive = true;
+
+  constructor(
+    readonly ws: WebSocket,
+    readonly slot: RoomSlot,
+    request: Request,
+    bucket: TokenBucket,
+  ) {
+    super(randomToken(12), { send: (frame) => ws.send(frame), close: (code, reason) => ws.close(code, reason) }, bucket);
+    this.request = request;
+  }
+}
+
+export interface SocketsOptions {
+  rooms: Rooms;
+  eventsPerSecond: number;
+  burst: number;
+  handshakeTimeoutMs: number;
+  now: () => number;
+  closing: () => boolean;
+  counters: { refusedBad: number; refusedRate: number };
+}
+
+/**
+ * Internal: wires `ws` sockets to the core. Frames go through the intake (rate limit,
+ * parse, handshake rules); valid ones become tasks in the instance's queue.
+ */
+export class Sockets {
+  readonly #o: SocketsOptions;
+  readonly #intake: IntakeHost;
+  readonly all = new Set<NodeConnection>();
+
+  constructor(options: SocketsOptions) {
+    this.#o = options;
+    const { rooms } = options;
+    this.#intake = {
+      now: options.now,
+      closing: options.closing,
+      handles: (connection, event) => (connection as NodeConnection).slot.def.handlerFor(event) !== undefined,
+      hello: (connection, frame) => {
+        const c = connection as NodeConnection;
+        const request = c.request!;
+        c.request = undefined;
+        rooms.dispatch(c.slot, { type: "connect", connection: c, request, params: frame.params ?? {} });
+      },
+      event: (connection, event, data, id) => {
+        const c = connection as NodeConnection;
+        rooms.dispatch(c.slot, { type: "event", connection: c, event, data, id });
+      },
+      refused: (kind) => {
+        if (kind === "bad") options.counters.refusedBad++;
+        else options.counters.refusedRate++;
+      },
+    };
+  }
+
+  attach(ws: WebSocket, slot: RoomSlot, request: Request): NodeConnection {
+    const o = this.#o;
+    const connection = new NodeConnection(ws, slot, request, new TokenBucket(o.eventsPerSecond, o.burst, o.now()));
+    this.all.add(connection);
+    o.rooms.addConnection(slot, connection);
+    const handshake = setTimeout(() => {
+      if (connection.phase !== "handshake") return;
+      const error = cellarError("HANDSHAKE_TIMEOUT", `No hello within ${o.handshakeTimeoutMs} ms`);
+      connection.send(errorFrame(error.toJSON()));
+      ws.close(CLOSE_CODES.HANDSHAKE_TIMEOUT, error.code);
+    }, o.handshakeTimeoutMs);
+
+    ws.on("message", (data, isBinary) => {
+      connection.alive = true;
+      if (isBinary) takeBinaryFrame(this.#intake, connection);
+      else takeTextFrame(this.#intake, connection, data.toString());
+    });
+    ws.on("pong", () => (connection.alive = true));
+    ws.on("error", () => {
+      // ws reports protocol errors (bad UTF-8, oversized frames) here and closes the socket
+      // itself with the matching code; the close handler below does the rest.
+    });
+    ws.on("close", (code, reason) => {
+      clearTimeout(handshake);
+      const wasOpen = connection.phase === "open";
+      connection.phase = "closed";
+      this.all.delete(connection);
+      const def = slot.def.options;
+      // Dispatch before removing: the queued task keeps the slot (and its instance) alive.
+      if (wasOpen && (def.onDisconnect || def.connection)) {
+        o.rooms.dispatch(slot, { type: "disconnect", connection, code, reason: reason.toString() });
+      }
+      o.rooms.removeConnection(slot, connection);
+    });
+    return connection;
+  }
+
+  /** Pings every socket; one that did not answer the previous ping is cut off. */
+  heartbeat(): void {
+    for (const connection of this.all) {
+      if (!connection.alive) {
+        connection.ws.terminate();
+        continue;
+      }
+      connection.alive = false;
+      connection.ws.ping();
+    }
+  }
+
+  closeAll(code: number, reason: string): void {
+    for (const connection of this.all) connection.ws.close(code, reason);
+  }
+}

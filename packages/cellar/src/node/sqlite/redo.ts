@@ -1,0 +1,37 @@
+import { parse, stringify } from "devalue";
+import { WriteSet } from "../../core/write-set.js";
+
+/*
+ * Internal: the text form of a write set, stored as a redo record in an instance's SQL
+ * file (see sql-file.ts). devalue keeps the Maps and the binary KV values as they are.
+ */
+
+export function encodeWrites(writes: WriteSet): string {
+  return stringify({
+    storage: writes.storage,
+    clearStorage: writes.clearStorage,
+    state: writes.state,
+    dropScopes: writes.dropScopes,
+    alarms: writes.alarms,
+    kv: writes.kv,
+  });
+}
+
+export function decodeWrites(text: string): WriteSet {
+  const data = parse(text) as {
+    storage: WriteSet["storage"];
+    clearStorage: boolean;
+    state: WriteSet["state"];
+    dropScopes: WriteSet["dropScopes"];
+    alarms: WriteSet["alarms"];
+    kv: WriteSet["kv"];
+  };
+  const writes = new WriteSet();
+  writes.clearStorage = data.clearStorage;
+  for (const [key, value] of data.storage) writes.storage.set(key, value);
+  for (const scope of data.dropScopes) writes.dropScopes.add(scope);
+  for (const [scope, entries] of data.state) for (const [key, value] of entries) writes.setState(scope, key, value);
+  for (const [id, alarm] of data.alarms) writes.alarms.set(id, alarm);
+  for (const [namespace, entries] of data.kv) for (const [key, record] of entries) writes.setKv(namespace, key, record);
+  return writes;
+}

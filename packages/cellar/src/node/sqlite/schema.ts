@@ -1,0 +1,79 @@
+/*
+ * Internal: the layout of the shared database (`<dataDir>/cellar.db`). One file holds the
+ * persisted state, storage and alarms of every instance plus the KV namespaces, so the
+ * writes of many rooms commit in one transaction. An instance's SQL tables live in a file
+ * of their own (see sql-file.ts). `user_version` numbers the layout.
+ */
+export const SCHEMA_VERSION = 1;
+
+export const SCHEMA = `
+CREATE TABLE IF NOT EXISTS meta (
+  key TEXT PRIMARY KEY,
+  value TEXT NOT NULL
+) WITHOUT ROWID;
+
+CREATE TABLE IF NOT EXISTS instances (
+  id INTEGER PRIMARY KEY,
+  kind TEXT NOT NULL,
+  name TEXT NOT NULL,
+  -- bytes of keys and values in state and storage, kept by the triggers below
+  bytes INTEGER NOT NULL DEFAULT 0,
+  -- last SQL-file commit whose other writes are applied here (see sql-file.ts)
+  sql_turn INTEGER NOT NULL DEFAULT 0,
+  UNIQUE (kind, name)
+);
+
+CREATE TABLE IF NOT EXISTS state (
+  instance INTEGER NOT NULL,
+  scope TEXT NOT NULL,
+  key TEXT NOT NULL,
+  value TEXT NOT NULL,
+  PRIMARY KEY (instance, scope, key)
+) WITHOUT ROWID;
+
+CREATE TABLE IF NOT EXISTS storage (
+  instance INTEGER NOT NULL,
+  key TEXT NOT NULL,
+  value TEXT NOT NULL,
+  PRIMARY KEY (instance, key)
+) WITHOUT ROWID;
+
+CREATE TABLE IF NOT EXISTS alarms (
+  id TEXT PRIMARY KEY,
+  instance INTEGER NOT NULL,
+  name TEXT NOT NULL,
+  payload TEXT NOT NULL,
+  scheduled_at INTEGER NOT NULL,
+  attempt INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS alarms_due ON alarms (scheduled_at, id);
+CREATE INDEX IF NOT EXISTS alarms_instance ON alarms (instance);
+
+CREATE TABLE IF NOT EXISTS kv (
+  namespace TEXT NOT NULL,
+  key TEXT NOT NULL,
+  value BLOB NOT NULL,
+  expires_at INTEGER,
+  metadata TEXT,
+  PRIMARY KEY (namespace, key)
+) WITHOUT ROWID;
+
+CREATE TRIGGER IF NOT EXISTS storage_insert AFTER INSERT ON storage BEGIN
+  UPDATE instances SET bytes = bytes + octet_length(NEW.key) + octet_length(NEW.value) WHERE id = NEW.instance;
+END;
+CREATE TRIGGER IF NOT EXISTS storage_update AFTER UPDATE ON storage BEGIN
+  UPDATE instances SET bytes = bytes - octet_length(OLD.value) + octet_length(NEW.value) WHERE id = NEW.instance;
+END;
+CREATE TRIGGER IF NOT EXISTS storage_delete AFTER DELETE ON storage BEGIN
+  UPDATE instances SET bytes = bytes - octet_length(OLD.key) - octet_length(OLD.value) WHERE id = OLD.instance;
+END;
+CREATE TRIGGER IF NOT EXISTS state_insert AFTER INSERT ON state BEGIN
+  UPDATE instances SET bytes = bytes + octet_length(NEW.key) + octet_length(NEW.value) WHERE id = NEW.instance;
+END;
+CREATE TRIGGER IF NOT EXISTS state_update AFTER UPDATE ON state BEGIN
+  UPDATE instances SET bytes = bytes - octet_length(OLD.value) + octet_length(NEW.value) WHERE id = NEW.instance;
+END;
+CREATE TRIGGER IF NOT EXISTS state_delete AFTER DELETE ON state BEGIN
+  UPDATE instances SET bytes = bytes - octet_length(OLD.key) - octet_length(OLD.value) WHERE id = OLD.instance;
+END;
+`;

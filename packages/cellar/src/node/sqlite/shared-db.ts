@@ -1,0 +1,271 @@
+import { mkdirSync } from "node:fs";
+import { join } from "node:path";
+import Database from "better-sqlite3";
+import type { Statement } from "better-sqlite3";
+import { cellarError } from "../../core/errors.js";
+import type { StorageRange } from "../../core/ports.js";
+import { prefixEnd } from "../../core/storage-api.js";
+import type { AlarmRecord, KvRecord, WriteSet } from "../../core/write-set.js";
+import { SCHEMA, SCHEMA_VERSION } from "./schema.js";
+
+export type Durability = "normal" | "full";
+
+/** A due alarm with the instance it belongs to. */
+export interface DueAlarm extends AlarmRecord {
+  kind: string;
+  instanceName: string;
+}
+
+interface AlarmRow {
+  id: string;
+  name: string;
+  payload: string;
+  scheduled_at: number;
+  attempt: number;
+}
+
+/**
+ * Internal: the shared SQLite database of a Node host. Every statement is prepared once.
+ * Opened in WAL mode with an exclusive lock, so a second server on the same data directory
+ * fails at start instead of corrupting anything.
+ */
+export class SharedDb {
+  readonly db: Database.Database;
+  readonly #s: ReturnType<typeof prepareAll>;
+  readonly #listStatements = new Map<string, Statement>();
+
+  constructor(dataDir: string, durability: Durability) {
+    mkdirSync(dataDir, { recursive: true });
+    const file = join(dataDir, "cellar.db");
+    this.db = new Database(file);
+    try {
+      this.db.pragma("journal_mode = WAL");
+      this.db.pragma("locking_mode = EXCLUSIVE");
+      this.db.pragma(`synchronous = ${durability === "full" ? "FULL" : "NORMAL"}`);
+      // Take the exclusive lock now: a second server on this directory fails here.
+      this.db.exec("BEGIN IMMEDIATE; COMMIT");
+    } catch (error) {
+      this.db.close();
+      if ((error as { code?: string }).code === "SQLITE_BUSY") {
+        throw cellarError("INVALID_OPTION", `dataDir "${dataDir}" is in use by another Cellar server`, { cause: error });
+      }
+      throw error;
+    }
+    const version = this.db.pragma("user_version", { simple: true }) as number;
+    if (version > SCHEMA_VERSION) {
+      this.db.close();
+      throw cellarError("INVALID_OPTION", `dataDir "${dataDir}" was written by a newer Cellar (layout ${version}, this one reads ${SCHEMA_VERSION})`);
+    }
+    this.db.exec(SCHEMA);
+    this.db.pragma(`user_version = ${SCHEMA_VERSION}`);
+    this.#s = prepareAll(this.db);
+  }
+
+  // Instances
+
+  instanceId(kind: string, name: string): number | undefined {
+    return (this.#s.findInstance.get(kind, name) as { id: number } | undefined)?.id;
+  }
+
+  ensureInstance(kind: string, name: string): number {
+    this.#s.insertInstance.run(kind, name);
+    return this.instanceId(kind, name)!;
+  }
+
+  instanceBytes(instance: number): number {
+    return (this.#s.instanceBytes.get(instance) as { bytes: number } | undefined)?.bytes ?? 0;
+  }
+
+  sqlTurn(instance: number): number {
+    return (this.#s.sqlTurn.get(instance) as { sql_turn: number } | undefined)?.sql_turn ?? 0;
+  }
+
+  setSqlTurn(instance: number, turn: number): void {
+    this.#s.setSqlTurn.run(turn, instance);
+  }
+
+  // Reads of one instance
+
+  readState(instance: number, scope: string): Map<string, string> {
+    const rows = this.#s.readState.raw(true).all(instance, scope) as Array<[string, string]>;
+    return new Map(rows);
+  }
+
+  getStorage(instance: number, keys: readonly string[]): Map<string, string> {
+    const found = new Map<string, string>();
+    for (const key of keys) {
+      const value = this.#s.getStorage.pluck(true).get(instance, key) as string | undefined;
+      if (value !== undefined) found.set(key, value);
+    }
+    return found;
+  }
+
+  listStorage(instance: number, range: StorageRange): Array<[string, string]> {
+    const shape = `${range.lower === undefined ? "" : range.lowerInclusive ? ">=" : ">"}|${range.upper === undefined ? "" : "<"}|${range.reverse ? "DESC" : "ASC"}`;
+    let statement = this.#listStatements.get(shape);
+    if (!statement) {
+      const where = ["instance = @instance"];
+      if (range.lower !== undefined) where.push(`key ${range.lowerInclusive ? ">=" : ">"} @lower`);
+      if (range.upper !== undefined) where.push("key < @upper");
+      statement = this.db.prepare(`SELECT key, value FROM storage WHERE ${where.join(" AND ")} ORDER BY key ${range.reverse ? "DESC" : "ASC"} LIMIT @limit`);
+      statement.raw(true);
+      this.#listStatements.set(shape, statement);
+    }
+    const params: Record<string, unknown> = { instance, limit: range.limit };
+    if (range.lower !== undefined) params.lower = range.lower;
+    if (range.upper !== undefined) params.upper = range.upper;
+    return statement.all(params) as Array<[string, string]>;
+  }
+
+  listAlarms(instance: number): AlarmRecord[] {
+    return (this.#s.alarmsOf.all(instance) as AlarmRow[]).map(toAlarmRecord);
+  }
+
+  // Alarms across instances
+
+  dueAlarms(now: number, limit: number): DueAlarm[] {
+    return (this.#s.dueAlarms.all(now, limit) as Array<AlarmRow & { kind: string; instance_name: string }>).map((row) => ({
+      ...toAlarmRecord(row),
+      kind: row.kind,
+      instanceName: row.instance_name,
+    }));
+  }
+
+  nextAlarmAfter(now: number): number | undefined {
+    return (this.#s.nextAlarm.pluck(true).get(now) as number | null) ?? undefined;
+  }
+
+  // KV namespaces
+
+  kvGet(namespace: string, key: string, now: number): KvRecord | undefined {
+    const row = this.#s.kvGet.get(namespace, key, now) as KvRow | undefined;
+    return row ? toKvRecord(row) : undefined;
+  }
+
+  kvList(namespace: string, prefix: string, after: string | undefined, limit: number, now: number): Array<[string, KvRecord]> {
+    const rows = this.#s.kvList.all({
+      namespace,
+      prefix,
+      after: after ?? null,
+      upper: prefixEnd(prefix) ?? null,
+      now,
+      limit,
+    }) as Array<KvRow & { key: string }>;
+    return rows.map((row) => [row.key, toKvRecord(row)]);
+  }
+
+  /** Writes one KV entry in a transaction of its own (for writes made outside any room). */
+  kvWriteNow(namespace: string, key: string, record: KvRecord | null): void {
+    this.#writeKv(namespace, key, record);
+  }
+
+  purgeExpiredKv(now: number): number {
+    return this.#s.kvPurge.run(now).changes;
+  }
+
+  // Writing a batch
+
+  /** Applies an instance's write set inside the caller's transaction. */
+  apply(instance: number, writes: WriteSet): void {
+    const s = this.#s;
+    if (writes.clearStorage) s.clearStorage.run(instance);
+    for (const [key, value] of writes.storage) {
+      if (value === null) s.deleteStorage.run(instance, key);
+      else s.putStorage.run(instance, key, value);
+    }
+    for (const scope of writes.dropScopes) s.dropScope.run(instance, scope);
+    for (const [scope, entries] of writes.state) {
+      for (const [key, value] of entries) s.putState.run(instance, scope, key, value);
+    }
+    for (const [id, alarm] of writes.alarms) {
+      if (alarm === null) s.deleteAlarm.run(id);
+      else s.putAlarm.run(id, instance, alarm.name, alarm.payload, alarm.scheduledAt, alarm.attempt);
+    }
+    for (const [namespace, entries] of writes.kv) {
+      for (const [key, record] of entries) this.#writeKv(namespace, key, record);
+    }
+  }
+
+  #writeKv(namespace: string, key: string, record: KvRecord | null): void {
+    if (record === null) this.#s.kvDelete.run(namespace, key);
+    else {
+      const value = typeof record.value === "string" ? record.value : Buffer.from(record.value.buffer, record.value.byteOffset, record.value.byteLength);
+      this.#s.kvPut.run(namespace, key, value, record.expiresAt, record.metadata);
+    }
+  }
+
+  // Meta
+
+  getMeta(key: string): string | undefined {
+    return this.#s.getMeta.pluck(true).get(key) as string | undefined;
+  }
+
+  setMeta(key: string, value: string): void {
+    this.#s.setMeta.run(key, value);
+  }
+
+  close(): void {
+    if (!this.db.open) return;
+    this.db.pragma("wal_checkpoint(TRUNCATE)");
+    this.db.close();
+  }
+}
+
+interface KvRow {
+  value: string | Buffer;
+  expires_at: number | null;
+  metadata: string | null;
+}
+
+function toKvRecord(row: KvRow): KvRecord {
+  const value = typeof row.value === "string" ? row.value : new Uint8Array(row.value.buffer, row.value.byteOffset, row.value.byteLength);
+  return { value, expiresAt: row.expires_at, metadata: row.metadata };
+}
+
+function toAlarmRecord(row: AlarmRow): AlarmRecord {
+  return { id: row.id, name: row.name, payload: row.payload, scheduledAt: row.scheduled_at, attempt: row.attempt };
+}
+
+function prepareAll(db: Database.Database) {
+  return {
+    findInstance: db.prepare("SELECT id FROM instances WHERE kind = ? AND name = ?"),
+    insertInstance: db.prepare("INSERT INTO instances (kind, name) VALUES (?, ?) ON CONFLICT DO NOTHING"),
+    instanceBytes: db.prepare("SELECT bytes FROM instances WHERE id = ?"),
+    sqlTurn: db.prepare("SELECT sql_turn FROM instances WHERE id = ?"),
+    setSqlTurn: db.prepare("UPDATE instances SET sql_turn = ? WHERE id = ?"),
+    readState: db.prepare("SELECT key, value FROM state WHERE instance = ? AND scope = ?"),
+    putState: db.prepare(
+      "INSERT INTO state (instance, scope, key, value) VALUES (?, ?, ?, ?) ON CONFLICT (instance, scope, key) DO UPDATE SET value = excluded.value",
+    ),
+    dropScope: db.prepare("DELETE FROM state WHERE instance = ? AND scope = ?"),
+    getStorage: db.prepare("SELECT value FROM storage WHERE instance = ? AND key = ?"),
+    putStorage: db.prepare(
+      "INSERT INTO storage (instance, key, value) VALUES (?, ?, ?) ON CONFLICT (instance, key) DO UPDATE SET value = excluded.value",
+    ),
+    deleteStorage: db.prepare("DELETE FROM storage WHERE instance = ? AND key = ?"),
+    clearStorage: db.prepare("DELETE FROM storage WHERE instance = ?"),
+    alarmsOf: db.prepare("SELECT id, name, payload, scheduled_at, attempt FROM alarms WHERE instance = ? ORDER BY scheduled_at, id"),
+    putAlarm: db.prepare(
+      "INSERT INTO alarms (id, instance, name, payload, scheduled_at, attempt) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET scheduled_at = excluded.scheduled_at, attempt = excluded.attempt",
+    ),
+    deleteAlarm: db.prepare("DELETE FROM alarms WHERE id = ?"),
+    dueAlarms: db.prepare(
+      "SELECT a.id, a.name, a.payload, a.scheduled_at, a.attempt, i.kind, i.name AS instance_name FROM alarms a JOIN instances i ON i.id = a.instance WHERE a.scheduled_at <= ? ORDER BY a.scheduled_at, a.id LIMIT ?",
+    ),
+    nextAlarm: db.prepare("SELECT MIN(scheduled_at) FROM alarms WHERE scheduled_at > ?"),
+    kvGet: db.prepare("SELECT value, expires_at, metadata FROM kv WHERE namespace = ? AND key = ? AND (expires_at IS NULL OR expires_at > ?)"),
+    kvList: db.prepare(
+      `SELECT key, value, expires_at, metadata FROM kv
+       WHERE namespace = @namespace AND key >= @prefix AND (@upper IS NULL OR key < @upper)
+         AND (@after IS NULL OR key > @after) AND (expires_at IS NULL OR expires_at > @now)
+       ORDER BY key LIMIT @limit`,
+    ),
+    kvPut: db.prepare(
+      "INSERT INTO kv (namespace, key, value, expires_at, metadata) VALUES (?, ?, ?, ?, ?) ON CONFLICT (namespace, key) DO UPDATE SET value = excluded.value, expires_at = excluded.expires_at, metadata = excluded.metadata",
+    ),
+    kvDelete: db.prepare("DELETE FROM kv WHERE namespace = ? AND key = ?"),
+    kvPurge: db.prepare("DELETE FROM kv WHERE expires_at IS NOT NULL AND expires_at <= ?"),
+    getMeta: db.prepare("SELECT value FROM meta WHERE key = ?"),
+    setMeta: db.prepare("INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value"),
+  };
+}

@@ -1,0 +1,8 @@
+/**
+ * `cellar/testing`: start servers on free ports with temporary data, connect clients, and
+ * run servers in child processes for crash tests.
+ */
+export { startTestServer, tempDataDir } from "./test-server.js";
+export type { TestServer, TestServerOptions } from "./test-server.js";
+export { announceListening, startServerProcess } from "./server-process.js";
+export type { ServerProcess, ServerProcessOptions } from "./server-process.js";
