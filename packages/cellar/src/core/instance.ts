@@ -2,7 +2,7 @@ import { connectionInfo, type ConnectionRecord } from "./connection.js";
 import { CLOSE_CODES } from "./error-codes.js";
 import type { RoomDefinition, RoomInfo } from "./define-room.js";
 import { deliver } from "./emitter.js";
-import { CellarError, cellarError, hookError, toClientError, type ClientError } from "./errors.js";
+import { CellarError, cellarError, hookError, StorageLimitError, toClientError, type ClientError } from "./errors.js";
 import { Invocation, type InvocationHost } from "./invocation.js";
 import type { StorageLimits } from "./limits.js";
 import type { LogThrottle } from "./log-throttle.js";
@@ -240,15 +240,17 @@ export class RoomInstance implements InvocationHost {
         throw hook ? hookError(hook, error) : error;
       }
       // Listed after the run: onConnect creates the connection's tracker while it runs.
+      // Every tracker encodes before any records its flush, so an unstorable value in one
+      // leaves all of them as they were.
       const trackers = this.#trackersOf(inv);
+      const encoded = trackers.map(([scope, tracker]) => [scope, tracker, tracker.encodeTouched()] as const);
       const changes = new Map<StateTracker<any>, Map<string, string>>();
-      for (const [scope, tracker] of trackers) {
-        const encoded = tracker.encodeTouched();
-        if (encoded.size > 0) changes.set(tracker, encoded);
-        for (const [key, text] of encoded) inv.scope.writes.setState(scope, key, text);
+      for (const [scope, tracker, entries] of encoded) {
+        tracker.acceptFlush(entries);
+        if (entries.size === 0) continue;
+        changes.set(tracker, entries);
+        for (const [key, text] of entries) inv.scope.writes.setState(scope, key, text);
       }
-      for (const [tracker, encoded] of changes) tracker.acceptFlush(encoded);
-      for (const [, tracker] of trackers) tracker.acceptFlush(new Map());
       inv.scope.keep(() => this.sqlBackend());
       return { ok: true, value, writes: inv.scope.writes, changes };
     } catch (error) {
@@ -454,7 +456,8 @@ export class RoomInstance implements InvocationHost {
   }
 
   #onCommitFailed(batch: Batch, error: unknown): void {
-    const cause = error instanceof CellarError ? error : cellarError("PERSIST_FAILED", `Commit failed: ${(error as Error)?.message ?? error}`, { cause: error });
+    const cause =
+      error instanceof StorageLimitError ? error : cellarError("PERSIST_FAILED", `Commit failed: ${(error as Error)?.message ?? error}`, { cause: error });
     const keys = batch.stateKeys();
     for (const key of keys.length > 0 ? keys : ["*"]) this.#reportPersistError(key, cause);
   }
@@ -477,8 +480,13 @@ function stateScope(connection: ConnectionRecord): string {
   return connection.userId !== undefined ? `u:${connection.userId}` : `c:${connection.id}`;
 }
 
+/**
+ * What the sender of a handler whose commit failed is told. A storage limit says which; any
+ * other failure (SQLite's own message may name tables or paths) is the generic
+ * PERSIST_FAILED, with the details in `onPersistError` and the log.
+ */
 function commitFailure(error: unknown): ClientError {
-  if (error instanceof CellarError && error.code !== "INTERNAL_ERROR") return error.toJSON();
+  if (error instanceof StorageLimitError) return error.toJSON();
   return { code: "PERSIST_FAILED", message: "The change could not be saved; nothing was applied" };
 }
 

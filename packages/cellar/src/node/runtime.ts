@@ -150,8 +150,14 @@ export function start(
       while (rooms.busy() && now() < deadline + CLOSE_GRACE_MS) await sleep(5);
       committer.flush();
       rooms.closeStores();
-      shared.setMeta("clean_shutdown", "1");
-      shared.close();
+      try {
+        shared.setMeta("clean_shutdown", "1");
+        shared.close();
+      } catch (error) {
+        // A full or failing disk: what committed is safe; the next start recovers as after a crash.
+        log.error({ err: error }, "could not close the database cleanly");
+        if (shared.db.open) shared.db.close();
+      }
       http.closeAllConnections();
       await httpClosed;
     },

@@ -1,0 +1,121 @@
+import { afterEach, describe, expect, it, vi } from "vitest";
+import { WebSocket } from "ws";
+import { defineConnection, defineRoom } from "cellar";
+import { startTestServer, type TestServer } from "cellar/testing";
+
+let t: TestServer | undefined;
+afterEach(async () => {
+  await t?.close();
+  t = undefined;
+});
+
+const gc = (globalThis as { gc?: () => void }).gc!;
+
+/** Lets pending finalization happen: WeakRefs created in this job stay alive until it ends. */
+async function collect() {
+  await new Promise((resolve) => setImmediate(resolve));
+  gc();
+  await new Promise((resolve) => setImmediate(resolve));
+  gc();
+}
+
+function lobbyRoom() {
+  const hooks: string[] = [];
+  const refs: WeakRef<object>[] = [];
+  const room = defineRoom({
+    name: "lobby",
+    state: { topic: "", seen: 0 },
+    persistedKeys: ["topic"],
+    connection: defineConnection({ state: { nick: "", typing: false }, persistedKeys: ["nick"] }),
+    authenticate: (_request, ctx) => ({ userId: String(ctx.params.user), role: "guest" }),
+    onCreate: () => void hooks.push("create"),
+    onHibernationRestore: () => void hooks.push("restore"),
+  });
+  room.on("setup", (ctx, data) => {
+    const { topic, nick } = data as { topic: string; nick: string };
+    ctx.state.topic = topic;
+    ctx.state.seen++;
+    ctx.connection.state.nick = nick;
+    ctx.connection.state.typing = true;
+    ctx.connection.join("regulars");
+    refs.push(new WeakRef(ctx.state));
+  });
+  room.on("look", (ctx) => ({
+    topic: ctx.state.topic,
+    seen: ctx.state.seen,
+    nick: ctx.connection.state.nick,
+    typing: ctx.connection.state.typing,
+    meta: ctx.connection.meta,
+    channels: [...ctx.connection.channels],
+  }));
+  room.on("shout", (ctx, data) => void ctx.emit.to("regulars").emit("shouted", data));
+  return { room, hooks, refs };
+}
+
+describe("hibernation (guarantee 4)", () => {
+  it("drops an idle instance from memory after hibernateAfterMs; the socket stays open; the next event restores it", async () => {
+    const { room, hooks, refs } = lobbyRoom();
+    t = await startTestServer({ rooms: [room], hibernateAfterMs: 50 });
+    const c = await t.connect("lobby", "main", { params: { user: "ana" } });
+    await c.request("setup", { topic: "Rioja", nick: "Ana" });
+    expect(t.server.stats().rooms).toEqual({ live: 1, hibernated: 0 });
+
+    await vi.waitFor(() => expect(t!.server.stats().rooms).toEqual({ live: 0, hibernated: 1 }), { timeout: 5000, interval: 10 });
+    await collect();
+    expect(refs[0]!.deref()).toBeUndefined();
+    expect(c.state).toBe("open");
+    expect(t.server.stats().connections).toBe(1);
+
+    const view = await c.request("look");
+    expect(hooks).toEqual(["create", "restore"]);
+    // Persisted keys are intact, the others start over; meta and channels stayed with the socket.
+    expect(view).toEqual({ topic: "Rioja", seen: 0, nick: "Ana", typing: false, meta: { userId: "ana", role: "guest" }, channels: ["regulars"] });
+  });
+
+  it("answers pings (protocol and WebSocket) without waking the instance", async () => {
+    const { room, hooks } = lobbyRoom();
+    t = await startTestServer({ rooms: [room] });
+    const c = await t.connect("lobby", "quiet", { params: { user: "bo" } });
+    await c.request("setup", { topic: "Douro", nick: "Bo" });
+    expect(t.server.hibernate("lobby", "quiet")).toBe(1);
+
+    const pong = new Promise((resolve) => c.once("$pong", resolve));
+    c.sendRaw('{"t":"ping"}');
+    await pong;
+
+    const raw = new WebSocket(t.server.roomUrl("lobby", "quiet"));
+    await new Promise((resolve) => raw.once("open", resolve));
+    const wsPong = new Promise((resolve) => raw.once("pong", resolve));
+    raw.ping();
+    await wsPong;
+    raw.close();
+
+    expect(t.server.stats().rooms).toEqual({ live: 0, hibernated: 1 });
+    expect(hooks).toEqual(["create"]);
+  });
+
+  it("delivers channel emits to connections that joined before the instance hibernated", async () => {
+    const { room } = lobbyRoom();
+    t = await startTestServer({ rooms: [room] });
+    const listener = await t.connect("lobby", "chan", { params: { user: "cy" } });
+    const speaker = await t.connect("lobby", "chan", { params: { user: "di" } });
+    await listener.request("setup", { topic: "Mosel", nick: "Cy" });
+    t.server.hibernate();
+    const heard = new Promise((resolve) => listener.once("shouted", resolve));
+    await speaker.request("shout", { text: "Prost" });
+    expect(await heard).toEqual({ text: "Prost" });
+  });
+
+  it("keeps a user's persisted connection state across reconnects and hibernation", async () => {
+    const { room } = lobbyRoom();
+    t = await startTestServer({ rooms: [room] });
+    const first = await t.connect("lobby", "users", { params: { user: "eve" } });
+    await first.request("setup", { topic: "Tokaj", nick: "Eve" });
+    first.close();
+    t.server.hibernate();
+    const again = await t.connect("lobby", "users", { params: { user: "eve" } });
+    expect(await again.request("look")).toMatchObject({ nick: "Eve", typing: false });
+    const stranger = await t.connect("lobby", "users", { params: { user: "fay" } });
+    expect(await stranger.request("look")).toMatchObject({ nick: "" });
+  });
+});
