@@ -1,0 +1,48 @@
+import { describe, expect, it } from "vitest";
+import { CellarError } from "./errors.js";
+import { ackFrame, errorFrame, eventFrame, findForbiddenKey, parseClientFrame } from "./protocol.js";
+
+const code = (text: string) => {
+  try {
+    parseClientFrame(text);
+    return "ok";
+  } catch (error) {
+    return (error as CellarError).code;
+  }
+};
+
+describe("parseClientFrame", () => {
+  it("reads each frame type", () => {
+    expect(parseClientFrame('{"t":"hello","v":1,"params":{"a":1}}')).toEqual({ t: "hello", v: 1, params: { a: 1 } });
+    expect(parseClientFrame('{"t":"emit","event":"x","data":[1]}')).toEqual({ t: "emit", event: "x", data: [1] });
+    expect(parseClientFrame('{"t":"req","id":7,"event":"x"}')).toEqual({ t: "req", id: 7, event: "x", data: undefined });
+    expect(parseClientFrame('{"t":"ping"}')).toEqual({ t: "ping" });
+  });
+
+  it("refuses malformed frames with BAD_FRAME", () => {
+    for (const text of ["", "{", "[]", "null", "3", '{"t":"nope"}', '{"t":"emit"}', '{"t":"emit","event":""}', `{"t":"emit","event":"${"x".repeat(129)}"}`, '{"t":"req","id":-1,"event":"x"}', '{"t":"req","id":1.5,"event":"x"}', '{"t":"hello"}', '{"t":"hello","v":1,"params":[]}']) {
+      expect(code(text), text).toBe("BAD_FRAME");
+    }
+  });
+
+  it("refuses prototype-pollution keys anywhere, but not those words as values", () => {
+    expect(code('{"t":"emit","event":"x","data":{"a":[{"__proto__":{"polluted":1}}]}}')).toBe("FORBIDDEN_KEY");
+    expect(code('{"t":"emit","event":"x","data":{"constructor":{"prototype":1}}}')).toBe("FORBIDDEN_KEY");
+    expect(code('{"t":"emit","event":"x","data":{"text":"constructor prototype __proto__"}}')).toBe("ok");
+    expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+  });
+
+  it("walks deep payloads without recursion", () => {
+    let deep: unknown = { __proto__x: 1 };
+    for (let i = 0; i < 100_000; i++) deep = [deep];
+    expect(findForbiddenKey(deep)).toBeUndefined();
+  });
+});
+
+describe("encoders", () => {
+  it("omit undefined data and keep request ids", () => {
+    expect(JSON.parse(eventFrame("e", undefined))).toEqual({ t: "event", event: "e" });
+    expect(JSON.parse(ackFrame(3, { ok: true }))).toEqual({ t: "ack", id: 3, data: { ok: true } });
+    expect(JSON.parse(errorFrame({ code: "X", message: "m" }, { id: 3 }))).toEqual({ t: "error", id: 3, code: "X", message: "m" });
+  });
+});
