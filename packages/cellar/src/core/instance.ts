@@ -4,7 +4,7 @@ import type { RoomDefinition, RoomInfo } from "./define-room.js";
 import { deliver } from "./emitter.js";
 import { CellarError, cellarError, hookError, StorageLimitError, toClientError, type ClientError } from "./errors.js";
 import { Invocation, type InvocationHost } from "./invocation.js";
-import type { StorageLimits } from "./limits.js";
+import { checkValueSize, type StorageLimits } from "./limits.js";
 import type { LogThrottle } from "./log-throttle.js";
 import { Batch, OutputGate, type BatchEntry } from "./output-gate.js";
 import type { InstanceStore, KvStore, Logger, SqlBackend } from "./ports.js";
@@ -87,12 +87,12 @@ export class RoomInstance implements InvocationHost {
     this.storageEnv = {
       store: env.store,
       limits: env.limits,
-      sql: (scope) => createSqlStorage(() => env.store.sql(), (sql) => scope.enterSql(sql)),
+      sql: (scope) => createSqlStorage(() => env.store.sql(), (sql) => scope.enterSqlHere(sql)),
       sqlBackend: () => env.store.sql(),
       clearSql: (scope) => {
         if (!env.store.hasSql()) return;
         const sql = env.store.sql();
-        scope.enterSql(sql);
+        scope.enterSqlHere(sql);
         clearSqlTables(sql);
       },
     };
@@ -244,6 +244,7 @@ export class RoomInstance implements InvocationHost {
       // leaves all of them as they were.
       const trackers = this.#trackersOf(inv);
       const encoded = trackers.map(([scope, tracker]) => [scope, tracker, tracker.encodeTouched()] as const);
+      for (const [, , entries] of encoded) for (const [key, text] of entries) checkValueSize(key, text, this.env.limits);
       const changes = new Map<StateTracker<any>, Map<string, string>>();
       for (const [scope, tracker, entries] of encoded) {
         tracker.acceptFlush(entries);
@@ -467,9 +468,13 @@ export class RoomInstance implements InvocationHost {
     this.#logFailure(error, "handler failed", event);
   }
 
-  /** Logs a failure a client may provoke, at a bounded rate per room kind and cause. */
+  /**
+   * Logs a failure a client may provoke, at a bounded rate per room kind and message. The
+   * key holds nothing a client chooses (such as the event name), or varying it would
+   * defeat the bound.
+   */
   #logFailure(error: unknown, message: string, where = ""): void {
-    const { log: shouldLog, suppressed } = this.env.throttle.allow(`${this.env.kind}:${message}:${where}`);
+    const { log: shouldLog, suppressed } = this.env.throttle.allow(`${this.env.kind}:${message}`);
     if (!shouldLog) return;
     this.env.log.error({ err: error, room: this.env.kind, id: this.env.id, where, suppressed }, message);
   }

@@ -36,8 +36,12 @@ export function takeTextFrame(host: IntakeHost, connection: ConnectionRecord, te
     case "ping":
       return connection.send(PONG_FRAME);
     case "hello":
-      if (connection.phase !== "handshake") return reject(connection, cellarError("BAD_FRAME", "hello was already sent"));
+      if (connection.phase !== "handshake") {
+        host.refused("bad");
+        return reject(connection, cellarError("BAD_FRAME", "hello was already sent"));
+      }
       if (frame.v !== PROTOCOL_VERSION) {
+        host.refused("bad");
         return closeWith(connection, cellarError("UNSUPPORTED_VERSION", `This server speaks protocol version ${PROTOCOL_VERSION}, not ${frame.v}`));
       }
       connection.phase = "connecting";
@@ -46,6 +50,7 @@ export function takeTextFrame(host: IntakeHost, connection: ConnectionRecord, te
     case "req": {
       const id = frame.t === "req" ? frame.id : undefined;
       if (connection.phase === "handshake") {
+        host.refused("bad");
         return closeWith(connection, cellarError("HANDSHAKE_REQUIRED", "Send hello before any event"));
       }
       if (host.closing()) return reject(connection, cellarError("SHUTTING_DOWN", "The server is restarting; try again after reconnecting"), id, frame.event);

@@ -1,5 +1,5 @@
 import { cellarError, StorageLimitError } from "./errors.js";
-import { compareKeys, KV_LIMITS, utf8Length } from "./limits.js";
+import { compareKeys, isWellFormed, KV_LIMITS, utf8Length } from "./limits.js";
 import type { KvStore } from "./ports.js";
 import { overlayKv, type KvRecord, type WriteSet } from "./write-set.js";
 
@@ -144,6 +144,7 @@ async function listKv(
 
 function checkKvKey(key: unknown): asserts key is string {
   if (typeof key !== "string" || key.length === 0) throw cellarError("INVALID_ARGUMENT", "KV keys must be non-empty strings");
+  if (!isWellFormed(key)) throw cellarError("INVALID_ARGUMENT", "KV keys must be well-formed Unicode (no lone surrogates)");
   const bytes = utf8Length(key);
   if (bytes > KV_LIMITS.maxKeyBytes) {
     throw new StorageLimitError("KV_KEY_SIZE", `key of ${bytes} bytes is over ${KV_LIMITS.maxKeyBytes} bytes`);

@@ -62,8 +62,22 @@ export function compareKeys(a: string, b: string): number {
   return a.length - b.length;
 }
 
+/** False for strings holding a lone surrogate, which UTF-8 (and so SQLite) cannot represent. */
+export function isWellFormed(text: string): boolean {
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c < 0xd800 || c > 0xdfff) continue;
+    if (c > 0xdbff) return false;
+    const next = text.charCodeAt(i + 1);
+    if (!(next >= 0xdc00 && next <= 0xdfff)) return false;
+    i++;
+  }
+  return true;
+}
+
 export function checkKey(key: unknown, limits: StorageLimits): string {
   if (typeof key !== "string") throw cellarError("INVALID_ARGUMENT", `Storage keys must be strings, got ${typeof key}`);
+  if (!isWellFormed(key)) throw cellarError("INVALID_ARGUMENT", "Storage keys must be well-formed Unicode (no lone surrogates)");
   const bytes = utf8Length(key);
   if (bytes > limits.maxKeyBytes) {
     throw new StorageLimitError("KEY_SIZE", `key of ${bytes} bytes exceeds ${limits.maxKeyBytes} bytes`);

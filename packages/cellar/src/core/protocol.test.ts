@@ -46,3 +46,11 @@ describe("encoders", () => {
     expect(JSON.parse(errorFrame({ code: "X", message: "m" }, { id: 3 }))).toEqual({ t: "error", id: 3, code: "X", message: "m" });
   });
 });
+
+describe("forbidden keys spelled with JSON escapes", () => {
+  it("are found by the walk", () => {
+    expect(code('{"t":"emit","event":"x","data":{"\\u005f_proto__":{"polluted":1}}}')).toBe("FORBIDDEN_KEY");
+    expect(code('{"t":"emit","event":"x","data":{"\\u0063onstructor":1}}')).toBe("FORBIDDEN_KEY");
+    expect(code('{"t":"emit","event":"x","data":{"caf\\u00e9":1}}')).toBe("ok");
+  });
+});

@@ -43,8 +43,10 @@ export function parseClientFrame(text: string): ClientFrame {
   if (typeof frame !== "object" || frame === null || Array.isArray(frame)) {
     throw cellarError("BAD_FRAME", "Frame must be a JSON object");
   }
-  // Scanning the text first keeps the walk off the hot path: most frames hold none of these.
-  if (text.includes("__proto__") || text.includes("constructor") || text.includes("prototype")) {
+  // Scanning the text first keeps the walk off the hot path: most frames hold none of these
+  // words. A key can also be spelled with JSON escapes ("\u005f_proto__"), so any escape
+  // sends the frame through the walk too.
+  if (text.includes("__proto__") || text.includes("constructor") || text.includes("prototype") || text.includes("\\u")) {
     const key = findForbiddenKey(frame);
     if (key !== undefined) throw cellarError("FORBIDDEN_KEY", `Key "${key}" is not allowed in a frame`);
   }

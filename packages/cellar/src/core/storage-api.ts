@@ -148,7 +148,7 @@ export function createStorage(env: StorageEnv, scope: WriteScope): Storage {
       let rolledBack = false;
       const txn = Object.assign(createStorage(env, child), { rollback: () => void (rolledBack = true) });
       try {
-        const result = await fn(txn);
+        const result = await scope.within(child, async () => fn(txn));
         if (rolledBack) child.discard(env.sqlBackend);
         else child.keep(env.sqlBackend);
         return result;

@@ -27,8 +27,38 @@ export class WriteScope {
     return layers;
   }
 
+  /** The innermost scope still open below this root: where SQL statements belong now. */
+  #innermost: WriteScope | undefined;
+
+  root(): WriteScope {
+    let scope: WriteScope = this;
+    while (scope.parent) scope = scope.parent;
+    return scope;
+  }
+
   child(): WriteScope {
     return new WriteScope(this, this.below);
+  }
+
+  /**
+   * Runs `fn` with `scope` as the innermost open scope. SQL goes through one facade whatever
+   * object the handler reached it by (`ctx.storage.sql` inside a transaction, say), so the
+   * savepoint it enters is chosen by what is open, not by that object.
+   */
+  async within<R>(scope: WriteScope, fn: () => Promise<R>): Promise<R> {
+    const root = this.root();
+    const previous = root.#innermost;
+    root.#innermost = scope;
+    try {
+      return await fn();
+    } finally {
+      root.#innermost = previous;
+    }
+  }
+
+  /** Opens the savepoints SQL needs now: those of the innermost open scope and its parents. */
+  enterSqlHere(sql: SqlBackend): void {
+    (this.root().#innermost ?? this).enterSql(sql);
   }
 
   /** Opens the SQL savepoints of this scope and its parents that are not open yet. */

@@ -90,6 +90,15 @@ export class Committer {
         db.exec("BEGIN");
         for (const w of shared) this.#applyShared(w);
       }
+      // Batches that only ran SQL are held to the size limit too, before their file commits.
+      for (const w of live) {
+        if (w.error !== undefined || !w.batch.writes.isEmpty()) continue;
+        try {
+          this.#checkSize(w);
+        } catch (error) {
+          w.error = error;
+        }
+      }
       const sqlFailed = this.#commitSqlFiles(live);
       if (sqlFailed && shared.length > 0) {
         db.exec("ROLLBACK");
@@ -114,19 +123,28 @@ export class Committer {
     try {
       const rowId = w.store.ensureRowId();
       this.shared.apply(rowId, w.batch.writes);
+      this.#checkSize(w);
       const file = w.store.openSql;
       if (file && w.batch.sqlUsed) {
         w.turn ??= file.turn + 1;
         this.shared.setSqlTurn(rowId, w.turn);
-      } else if (w.store.bytes() > this.limits.maxInstanceBytes) {
-        // Instances with SQL are bounded by their file's page limit instead, checked as they write.
-        throw new StorageLimitError("INSTANCE_SIZE", `the instance would store more than ${this.limits.maxInstanceBytes} bytes`);
       }
       db.exec("RELEASE instance");
     } catch (error) {
       db.exec("ROLLBACK TO instance");
       db.exec("RELEASE instance");
       w.error = error;
+    }
+  }
+
+  /**
+   * Refuses a batch that would take its instance over the size limit: keys and values in the
+   * shared database (inside the open transaction) plus the SQL file. Runs before any SQL
+   * file commits, so a refusal undoes everything.
+   */
+  #checkSize(w: Work): void {
+    if (w.store.bytes() > this.limits.maxInstanceBytes) {
+      throw new StorageLimitError("INSTANCE_SIZE", `the instance would store more than ${this.limits.maxInstanceBytes} bytes`);
     }
   }
 

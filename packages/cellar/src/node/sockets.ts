@@ -88,8 +88,9 @@ export class Sockets {
     });
     ws.on("pong", () => (connection.alive = true));
     ws.on("error", () => {
-      // ws reports protocol errors (bad UTF-8, oversized frames) here and closes the socket
-      // itself with the matching code; the close handler below does the rest.
+      // ws reports protocol errors (oversized frames, bad UTF-8, bad opcodes) here and closes
+      // the socket itself with the matching code (1009, 1007, 1002); we only count them.
+      o.counters.refusedBad++;
     });
     ws.on("close", (code, reason) => {
       clearTimeout(handshake);

@@ -5,11 +5,12 @@ import type { Statement } from "better-sqlite3";
 import { CellarError, StorageLimitError } from "../../core/errors.js";
 import type { SqlBackend, SqlResult } from "../../core/ports.js";
 import type { Durability } from "./shared-db.js";
+import { firstKeyword, splitStatements } from "./sql-statements.js";
 
 /** Statements `sql.exec` refuses: they would break the transaction Cellar keeps open. */
-const REFUSED = /^\s*(BEGIN|COMMIT|END|ROLLBACK|SAVEPOINT|RELEASE|ATTACH|DETACH|VACUUM)\b/i;
-/** Read-only introspection pragmas are allowed; others could change durability or layout. */
-const PRAGMA = /^\s*PRAGMA\s+(?!(table_info|table_xinfo|table_list|index_list|index_info|index_xinfo|foreign_key_list|foreign_key_check)\b)/i;
+const REFUSED = new Set(["BEGIN", "COMMIT", "END", "ROLLBACK", "SAVEPOINT", "RELEASE", "ATTACH", "DETACH", "VACUUM"]);
+/** Read-only introspection pragmas are allowed; others could change durability, limits or layout. */
+const ALLOWED_PRAGMA = /^PRAGMA\s+(?:\w+\s*\.\s*)?(table_info|table_xinfo|table_list|index_list|index_info|index_xinfo|foreign_key_list|foreign_key_check)\b[^=]*$/i;
 
 const STATEMENT_CACHE_SIZE = 200;
 
@@ -50,38 +51,42 @@ export class SqlFile implements SqlBackend {
   }
 
   exec(query: string, bindings: readonly unknown[]): SqlResult {
-    if (REFUSED.test(query) || PRAGMA.test(query)) {
-      throw new CellarError("SQL_ERROR", "sql.exec does not run transaction control, ATTACH, VACUUM or PRAGMAs that change settings; use storage.transaction()");
+    const statements = splitStatements(query);
+    for (const statement of statements) {
+      const keyword = firstKeyword(statement);
+      if (REFUSED.has(keyword) || (keyword === "PRAGMA" && !ALLOWED_PRAGMA.test(statement))) {
+        throw new CellarError("SQL_ERROR", `sql.exec does not run ${keyword} (transaction control, ATTACH, VACUUM and PRAGMAs that change settings are Cellar's); use storage.transaction()`);
+      }
     }
+    if (statements.length > 1 && bindings.length > 0) throw new CellarError("SQL_ERROR", "Bindings need a single statement per exec call");
+    const args = bindings.map(toSqlite);
+    // Several statements run one by one, as on Durable Objects: the result is the last one's.
+    let result: SqlResult = { columnNames: [], rows: [], rowsRead: 0, rowsWritten: 0 };
+    let written = 0;
     try {
-      const statement = this.#prepare(query);
-      if (statement === undefined) {
-        // Several statements at once: allowed without bindings, as on Durable Objects.
-        if (bindings.length > 0) throw new CellarError("SQL_ERROR", "Bindings need a single statement per exec call");
-        this.db.exec(query);
-        return { columnNames: [], rows: [], rowsRead: 0, rowsWritten: this.db.prepare("SELECT changes()").pluck().get() as number };
+      for (const statement of statements) {
+        result = this.#run(statement, args);
+        written += result.rowsWritten;
       }
-      const args = bindings.map(toSqlite);
-      if (statement.reader) {
-        const rows = statement.raw(true).all(...args) as unknown[][];
-        return { columnNames: statement.columns().map((c) => c.name), rows, rowsRead: rows.length, rowsWritten: 0 };
-      }
-      const info = statement.run(...args);
-      return { columnNames: [], rows: [], rowsRead: 0, rowsWritten: info.changes };
     } catch (error) {
       throw sqlError(error);
     }
+    return { ...result, rowsWritten: written };
   }
 
-  #prepare(query: string): Statement | undefined {
+  #run(sql: string, args: unknown[]): SqlResult {
+    const statement = this.#prepare(sql);
+    if (statement.reader) {
+      const rows = statement.raw(true).all(...args) as unknown[][];
+      return { columnNames: statement.columns().map((c) => c.name), rows, rowsRead: rows.length, rowsWritten: 0 };
+    }
+    return { columnNames: [], rows: [], rowsRead: 0, rowsWritten: statement.run(...args).changes };
+  }
+
+  #prepare(query: string): Statement {
     let statement = this.#statements.get(query);
     if (statement) return statement;
-    try {
-      statement = this.db.prepare(query);
-    } catch (error) {
-      if (error instanceof RangeError && /more than one statement/i.test(error.message)) return undefined;
-      throw error;
-    }
+    statement = this.db.prepare(query);
     if (this.#statements.size >= STATEMENT_CACHE_SIZE) this.#statements.delete(this.#statements.keys().next().value!);
     this.#statements.set(query, statement);
     return statement;
