@@ -37,7 +37,9 @@ export class SharedDb {
   constructor(dataDir: string, durability: Durability) {
     mkdirSync(dataDir, { recursive: true });
     const file = join(dataDir, "cellar.db");
-    this.db = new Database(file);
+    // No busy wait: the server holds an exclusive lock for its lifetime, so a locked file
+    // means another server owns this directory, and waiting would not help.
+    this.db = new Database(file, { timeout: 0 });
     try {
       this.db.pragma("journal_mode = WAL");
       this.db.pragma("locking_mode = EXCLUSIVE");

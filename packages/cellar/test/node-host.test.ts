@@ -1,0 +1,134 @@
+import Database from "better-sqlite3";
+import { Hono } from "hono";
+import { join } from "node:path";
+import { afterEach, describe, expect, it } from "vitest";
+import { CellarError, defineRoom } from "cellar";
+import { createServer } from "cellar/node";
+import { startTestServer, tempDataDir, type TestServer } from "cellar/testing";
+
+let servers: TestServer[] = [];
+afterEach(async () => {
+  for (const t of servers) await t.close();
+  servers = [];
+});
+async function start(options: Parameters<typeof startTestServer>[0]) {
+  const t = await startTestServer(options);
+  servers.push(t);
+  return t;
+}
+
+const notes = defineRoom({ name: "notes", state: { count: 0 }, persistedKeys: ["count"], websocketPath: "/notes/:id" });
+notes.on("add", (ctx, text) => {
+  ctx.storage.sql.exec("CREATE TABLE IF NOT EXISTS note (text TEXT)");
+  ctx.storage.sql.exec("INSERT INTO note (text) VALUES (?)", String(text));
+  return ++ctx.state.count;
+});
+notes.on("read", (ctx) => ({
+  count: ctx.state.count,
+  rows: ctx.storage.sql.exec<{ n: number }>("SELECT count(*) AS n FROM note").one().n,
+}));
+
+describe("createServer options", () => {
+  it("refuses invalid options with INVALID_OPTION naming the field", () => {
+    const bad: Array<[object, string]> = [
+      [{ rooms: [] }, "rooms"],
+      [{ rooms: [notes, notes] }, "rooms"],
+      [{ rooms: [notes], port: 70000 }, "port"],
+      [{ rooms: [notes], durability: "fast" }, "durability"],
+      [{ rooms: [notes], hibernateAfterMs: -1 }, "hibernateAfterMs"],
+      [{ rooms: [notes], rateLimit: { burst: 0 } }, "rateLimit.burst"],
+      [{ rooms: [notes], limits: { maxKeyBytes: 10_000 } }, "limits.maxKeyBytes"],
+      [{ rooms: [notes], http: 42 }, "http"],
+      [{ rooms: [notes], allowedOrigins: "https://x" }, "allowedOrigins"],
+    ];
+    for (const [options, field] of bad) {
+      const error = (() => {
+        try {
+          createServer(options as never);
+        } catch (e) {
+          return e as CellarError;
+        }
+      })();
+      expect(error?.code, field).toBe("INVALID_OPTION");
+      expect(error?.message, field).toContain(field);
+    }
+  });
+
+  it("refuses a second server on the same data directory", async () => {
+    const t = await start({ rooms: [notes] });
+    const second = createServer({ rooms: [notes], dataDir: t.dataDir, port: 0, logLevel: "silent", signals: false });
+    await expect(second.listen()).rejects.toMatchObject({ code: "INVALID_OPTION", message: expect.stringContaining("in use") });
+  });
+
+  it("runs with durability: full", async () => {
+    const dataDir = tempDataDir();
+    const t = await start({ rooms: [notes], durability: "full", dataDir });
+    expect(await (await t.connect("notes", "a")).request("add", "hello")).toBe(1);
+    await t.close({ keepData: true });
+    servers = [];
+    const again = await start({ rooms: [notes], durability: "full", dataDir });
+    expect(await (await again.connect("notes", "a")).request("read")).toEqual({ count: 1, rows: 1 });
+  });
+});
+
+describe("one port for rooms and the app", () => {
+  it("hands other HTTP requests to a Hono app, and serves rooms at their own websocketPath", async () => {
+    const app = new Hono().get("/api/hello", (c) => c.json({ hello: "world" }));
+    const t = await start({ rooms: [notes], http: app });
+    expect(await (await fetch(`${t.url}/api/hello`)).json()).toEqual({ hello: "world" });
+    expect((await fetch(`${t.url}/missing`)).status).toBe(404);
+    const { CellarClient } = await import("cellar/client");
+    const { WebSocket } = await import("ws");
+    const viaPath = new CellarClient(`${t.url.replace("http", "ws")}/notes/room-1`, { WebSocket: WebSocket as never });
+    await viaPath.waitForConnection();
+    expect(await viaPath.request("add", "x")).toBe(1);
+    expect(await (await t.connect("notes", "room-1")).request("read")).toEqual({ count: 1, rows: 1 });
+    viaPath.close();
+  });
+
+  it("accepts a Node request listener", async () => {
+    const t = await start({ rooms: [notes], http: (_req, res) => res.end("plain node") });
+    expect(await (await fetch(t.url)).text()).toBe("plain node");
+  });
+});
+
+describe("server.invoke and server.kv", () => {
+  it("run code inside an instance and reach KV from outside rooms", async () => {
+    const t = await start({ rooms: [notes] });
+    expect(await t.server.invoke("notes", "b", (ctx) => (ctx.state as { count: number }).count)).toBe(0);
+    await t.server.invoke("notes", "b", async (ctx) => {
+      (ctx.state as { count: number }).count = 41;
+      await ctx.kv("INDEX").put("b", "41");
+    });
+    expect(await (await t.connect("notes", "b")).request("add", "y")).toBe(42);
+    expect(await t.server.kv("INDEX").get("b")).toBe("41");
+    await expect(t.server.invoke("nope", "x", () => 1)).rejects.toMatchObject({ code: "ROOM_NOT_FOUND" });
+    await expect(t.server.invoke("notes", "b", () => { throw new CellarError("NO", "refused"); })).rejects.toMatchObject({ code: "NO" });
+  });
+});
+
+describe("SQL redo records", () => {
+  it("apply at the next start when the shared commit was lost after the SQL file's", async () => {
+    const dataDir = tempDataDir();
+    const t = await start({ rooms: [notes], dataDir });
+    const c = await t.connect("notes", "r");
+    await c.request("add", "one");
+    await c.request("add", "two");
+    await t.close({ keepData: true });
+    servers = [];
+
+    // Make cellar.db look as if the process died between the two commits of the second add:
+    // its state write and turn are missing, and the shutdown was not clean.
+    const db = new Database(join(dataDir, "cellar.db"));
+    const { id, sql_turn } = db.prepare("SELECT id, sql_turn FROM instances WHERE kind = 'notes' AND name = 'r'").get() as { id: number; sql_turn: number };
+    const one = db.prepare("SELECT value FROM state WHERE instance = ? AND key = 'count'").get(id) as { value: string };
+    expect(JSON.parse(one.value)).toEqual([2]);
+    db.prepare("UPDATE state SET value = ? WHERE instance = ? AND key = 'count'").run("[1]", id);
+    db.prepare("UPDATE instances SET sql_turn = ? WHERE id = ?").run(sql_turn - 1, id);
+    db.prepare("UPDATE meta SET value = '0' WHERE key = 'clean_shutdown'").run();
+    db.close();
+
+    const again = await start({ rooms: [notes], dataDir });
+    expect(await (await again.connect("notes", "r")).request("read")).toEqual({ count: 2, rows: 2 });
+  });
+});
