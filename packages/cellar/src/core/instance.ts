@@ -1,18 +1,19 @@
 import { connectionInfo, type ConnectionRecord } from "./connection.js";
-import { CLOSE_CODES } from "./error-codes.js";
 import type { RoomDefinition, RoomInfo } from "./define-room.js";
 import { deliver } from "./emitter.js";
-import { CellarError, cellarError, hookError, StorageLimitError, toClientError, type ClientError } from "./errors.js";
+import { cellarError, hookError, toClientError, type CellarError } from "./errors.js";
 import { Invocation, type InvocationHost } from "./invocation.js";
 import { checkValueSize, type StorageLimits } from "./limits.js";
 import type { LogThrottle } from "./log-throttle.js";
-import { Batch, OutputGate, type BatchEntry } from "./output-gate.js";
+import { OutputGate, type Batch, type BatchEntry } from "./output-gate.js";
 import type { InstanceStore, KvStore, Logger, SqlBackend } from "./ports.js";
 import { ackFrame, errorFrame, welcomeFrame } from "./protocol.js";
 import { toAlarm } from "./schedule-api.js";
 import { validate } from "./schema.js";
 import { clearSqlTables } from "./sql-clear.js";
-import { StateTracker } from "./state-tracker.js";
+import { commitFailure, refuse, RoomFailures } from "./room-failures.js";
+import { RoomStates } from "./room-states.js";
+import type { StateTracker } from "./state-tracker.js";
 import type { StorageEnv } from "./storage-api.js";
 import { createSqlStorage } from "./sql-api.js";
 import { WriteSet, type AlarmRecord } from "./write-set.js";
@@ -65,8 +66,8 @@ export class RoomInstance implements InvocationHost {
   readonly storageEnv: StorageEnv;
   /** When the last task ended (or the instance was created). */
   lastActive: number;
-  #state: StateTracker<any> | undefined;
-  readonly #connectionStates = new Map<string, StateTracker<any>>();
+  readonly #states: RoomStates;
+  readonly #failures: RoomFailures;
   readonly #queue: Task[] = [];
   #running = false;
   #loaded = false;
@@ -75,9 +76,11 @@ export class RoomInstance implements InvocationHost {
   constructor(env: InstanceEnv) {
     this.env = env;
     this.lastActive = env.now();
+    this.#failures = new RoomFailures(env.def, env.id, env.log, env.throttle);
+    this.#states = new RoomStates(env.def, env.store, (key, error) => this.#failures.persist(key, error));
     this.gate = new OutputGate(
       () => env.requestCommit(this),
-      (batch, error) => this.#onCommitFailed(batch, error),
+      (batch, error) => this.#failures.commit(batch.stateKeys(), error),
     );
     this.room = {
       kind: env.kind,
@@ -100,7 +103,7 @@ export class RoomInstance implements InvocationHost {
 
   // InvocationHost
   get stateProxy(): object {
-    return this.#state!.proxy;
+    return this.#states.room.proxy;
   }
   get store(): InstanceStore {
     return this.env.store;
@@ -124,7 +127,7 @@ export class RoomInstance implements InvocationHost {
     return this.env.store.sql();
   }
   connectionState(connection: ConnectionRecord): StateTracker<any> | undefined {
-    return this.#connectionStates.get(stateScope(connection));
+    return this.#states.of(connection);
   }
 
   /** Queues a task; tasks run one at a time in the order they were queued. */
@@ -181,10 +184,9 @@ export class RoomInstance implements InvocationHost {
     const { def } = this.env;
     let hookFailure: unknown;
     try {
-      const committed = await this.env.store.readState("");
-      this.#state = this.#tracker(def.initialState, def.persistedKeys, def.options.persistOptions, committed);
+      await this.#states.loadRoom();
       for (const connection of this.env.connections()) {
-        if (connection.phase === "open") await this.#loadConnectionState(connection);
+        if (connection.phase === "open") await this.#states.loadConnection(connection);
       }
       this.#loaded = true;
       const hookName = this.env.restoring ? "onHibernationRestore" : "onCreate";
@@ -199,7 +201,7 @@ export class RoomInstance implements InvocationHost {
       hookFailure = error;
     }
     if (hookFailure === undefined) return true;
-    this.#logFailure(hookFailure, "room could not load");
+    this.#failures.logged(hookFailure, "room could not load");
     const refusal = cellarError("ROOM_UNAVAILABLE", `Room "${this.env.kind}/${this.env.id}" is unavailable`);
     for (let task = this.#queue.shift(); task; task = this.#queue.shift()) this.#refuseTask(task, refusal);
     this.env.broken(this, hookFailure);
@@ -242,7 +244,7 @@ export class RoomInstance implements InvocationHost {
       // Listed after the run: onConnect creates the connection's tracker while it runs.
       // Every tracker encodes before any records its flush, so an unstorable value in one
       // leaves all of them as they were.
-      const trackers = this.#trackersOf(inv);
+      const trackers = this.#states.trackersFor(inv.connection);
       const encoded = trackers.map(([scope, tracker]) => [scope, tracker, tracker.encodeTouched()] as const);
       for (const [, , entries] of encoded) for (const [key, text] of entries) checkValueSize(key, text, this.env.limits);
       const changes = new Map<StateTracker<any>, Map<string, string>>();
@@ -255,7 +257,7 @@ export class RoomInstance implements InvocationHost {
       inv.scope.keep(() => this.sqlBackend());
       return { ok: true, value, writes: inv.scope.writes, changes };
     } catch (error) {
-      for (const [, tracker] of this.#trackersOf(inv)) tracker.revertTouched();
+      for (const [, tracker] of this.#states.trackersFor(inv.connection)) tracker.revertTouched();
       try {
         inv.scope.discard(() => this.sqlBackend());
       } catch (rollbackError) {
@@ -266,17 +268,6 @@ export class RoomInstance implements InvocationHost {
       inv.ended = true;
       this.#current = undefined;
     }
-  }
-
-  /** The state trackers an invocation may change, with their storage scopes. */
-  #trackersOf(inv: Invocation): Array<[string, StateTracker<any>]> {
-    const trackers: Array<[string, StateTracker<any>]> = [["", this.#state!]];
-    const connection = inv.connection;
-    if (connection) {
-      const tracker = this.connectionState(connection);
-      if (tracker) trackers.push([stateScope(connection), tracker]);
-    }
-    return trackers;
   }
 
   /** Hands a successful outcome to the output gate. */
@@ -298,7 +289,7 @@ export class RoomInstance implements InvocationHost {
       : { ok: false, error: cellarError("UNKNOWN_EVENT", `No handler for "${event}"`) };
     const context = id === undefined ? { event } : { id };
     if (!outcome.ok) {
-      this.#logHandlerFailure(outcome.error, event);
+      this.#failures.handler(outcome.error, event);
       const frame = errorFrame(toClientError(outcome.error, "HANDLER_ERROR", `The handler of "${event}" failed`), context);
       this.gate.add({ deliver: () => connection.send(frame), fail: () => connection.send(frame) });
       return;
@@ -330,7 +321,7 @@ export class RoomInstance implements InvocationHost {
         connection.userId = typeof userId === "string" ? userId : undefined;
       }
       connection.phase = "open";
-      await this.#loadConnectionState(connection);
+      await this.#states.loadConnection(connection);
       const onConnect = def.options.onConnect;
       if (onConnect) {
         try {
@@ -341,9 +332,9 @@ export class RoomInstance implements InvocationHost {
       }
     });
     if (!outcome.ok) {
-      this.#dropConnectionState(connection, undefined);
+      this.#states.dropConnection(connection, this.env.connections(), undefined);
       connection.phase = "connecting";
-      this.#logFailure(outcome.error, "connection refused", "onConnect");
+      this.#failures.logged(outcome.error, "connection refused", "onConnect");
       refuse(connection, outcome.error);
       return;
     }
@@ -358,9 +349,9 @@ export class RoomInstance implements InvocationHost {
     const hook = this.env.def.options.onDisconnect;
     const inv = new Invocation(this, connection, { code, reason });
     const outcome = await this.#invoke(inv, (ctx) => hook?.call(this.env.def.options, ctx as any), "onDisconnect");
-    if (!outcome.ok) this.#logFailure(outcome.error, "onDisconnect failed", "onDisconnect");
+    if (!outcome.ok) this.#failures.logged(outcome.error, "onDisconnect failed", "onDisconnect");
     const writes = outcome.ok ? outcome.writes : new WriteSet();
-    this.#dropConnectionState(connection, writes);
+    this.#states.dropConnection(connection, this.env.connections(), writes);
     this.gate.add(
       { deliver: () => deliver(inv.outbox), fail: () => {} },
       writes,
@@ -393,7 +384,7 @@ export class RoomInstance implements InvocationHost {
       this.env.log.error({ err: outcome.error, room: this.env.kind, id: this.env.id, alarm: record.name, attempts: attempt }, "alarm dropped after repeated failures");
       retry.alarms.set(record.id, null);
     } else {
-      this.#logFailure(outcome.error, "onAlarm failed; will retry", "onAlarm");
+      this.#failures.logged(outcome.error, "onAlarm failed; will retry", "onAlarm");
       retry.alarms.set(record.id, { ...record, attempt, scheduledAt: this.env.now() + 1000 * 2 ** (attempt - 1) });
     }
     this.gate.add({ deliver: settle, fail: settle }, retry);
@@ -411,97 +402,4 @@ export class RoomInstance implements InvocationHost {
       fail: (error) => task.reject(error),
     });
   }
-
-  async #loadConnectionState(connection: ConnectionRecord): Promise<void> {
-    const shape = this.env.def.options.connection;
-    const scope = stateScope(connection);
-    if (!shape || this.#connectionStates.has(scope)) return;
-    const committed = await this.env.store.readState(scope);
-    this.#connectionStates.set(scope, this.#tracker(shape.initial, shape.persistedKeys, shape.persistOptions, committed));
-  }
-
-  /**
-   * Forgets a closed connection's state tracker unless another connection of the same user
-   * still uses it. State of a connection without a user ends with it, so its rows go too.
-   */
-  #dropConnectionState(connection: ConnectionRecord, writes: WriteSet | undefined): void {
-    const scope = stateScope(connection);
-    if (!this.#connectionStates.has(scope)) return;
-    for (const other of this.env.connections()) {
-      if (other !== connection && other.phase === "open" && stateScope(other) === scope) return;
-    }
-    this.#connectionStates.delete(scope);
-    if (connection.userId === undefined) writes?.dropScope(scope);
-  }
-
-  #tracker(initial: () => object, keys: readonly string[], persist: any, committed: Map<string, string>): StateTracker<any> {
-    for (const key of committed.keys()) if (!keys.includes(key)) committed.delete(key);
-    return new StateTracker({
-      initial: initial as () => Record<string, unknown>,
-      persistedKeys: keys,
-      persist,
-      committed,
-      report: (key, error) => this.#reportPersistError(key, error),
-    });
-  }
-
-  #reportPersistError(key: string, error: CellarError): void {
-    this.env.log.error({ err: error, room: this.env.kind, id: this.env.id, key }, "persist error");
-    const hook = this.env.def.options.onPersistError;
-    if (!hook) return;
-    try {
-      hook.call(this.env.def.options, key, error);
-    } catch (hookFailure) {
-      this.env.log.error({ err: hookFailure, room: this.env.kind }, "onPersistError failed");
-    }
-  }
-
-  #onCommitFailed(batch: Batch, error: unknown): void {
-    const cause =
-      error instanceof StorageLimitError ? error : cellarError("PERSIST_FAILED", `Commit failed: ${(error as Error)?.message ?? error}`, { cause: error });
-    const keys = batch.stateKeys();
-    for (const key of keys.length > 0 ? keys : ["*"]) this.#reportPersistError(key, cause);
-  }
-
-  #logHandlerFailure(error: unknown, event: string): void {
-    if (error instanceof CellarError) return; // an answer the room chose to give, not a failure
-    this.#logFailure(error, "handler failed", event);
-  }
-
-  /**
-   * Logs a failure a client may provoke, at a bounded rate per room kind and message. The
-   * key holds nothing a client chooses (such as the event name), or varying it would
-   * defeat the bound.
-   */
-  #logFailure(error: unknown, message: string, where = ""): void {
-    const { log: shouldLog, suppressed } = this.env.throttle.allow(`${this.env.kind}:${message}`);
-    if (!shouldLog) return;
-    this.env.log.error({ err: error, room: this.env.kind, id: this.env.id, where, suppressed }, message);
-  }
-}
-
-/** Where a connection's persisted state lives: per user when there is one. */
-function stateScope(connection: ConnectionRecord): string {
-  return connection.userId !== undefined ? `u:${connection.userId}` : `c:${connection.id}`;
-}
-
-/**
- * What the sender of a handler whose commit failed is told. A storage limit says which; any
- * other failure (SQLite's own message may name tables or paths) is the generic
- * PERSIST_FAILED, with the details in `onPersistError` and the log.
- */
-function commitFailure(error: unknown): ClientError {
-  if (error instanceof StorageLimitError) return error.toJSON();
-  return { code: "PERSIST_FAILED", message: "The change could not be saved; nothing was applied" };
-}
-
-/**
- * Refuses a connection: an error frame saying why, then a close. A `CellarError` the room
- * threw without a close code of its own closes with 4403; anything unexpected with 1011.
- */
-function refuse(connection: ConnectionRecord, error: unknown): void {
-  const clientError = toClientError(error, "HOOK_ERROR", "The room refused the connection");
-  const code = error instanceof CellarError ? (error.closeCode ?? CLOSE_CODES.FORBIDDEN) : CLOSE_CODES.INTERNAL_ERROR;
-  connection.send(errorFrame(clientError));
-  connection.port.close(code, clientError.code);
 }

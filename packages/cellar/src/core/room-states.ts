@@ -1,0 +1,76 @@
+import type { ConnectionRecord } from "./connection.js";
+import type { RoomDefinition } from "./define-room.js";
+import type { CellarError } from "./errors.js";
+import type { InstanceStore } from "./ports.js";
+import { StateTracker, type PersistOptions } from "./state-tracker.js";
+import type { WriteSet } from "./write-set.js";
+
+/**
+ * Internal: the state trackers of one instance: the room's, and one per connection state
+ * scope when the room declares `defineConnection`. A scope is per user (`u:<userId>`) when
+ * the connection has a user, so that user's connections share it and it outlives them;
+ * otherwise it is per connection (`c:<id>`) and ends with it.
+ */
+export class RoomStates {
+  #room: StateTracker<any> | undefined;
+  readonly #connections = new Map<string, StateTracker<any>>();
+
+  constructor(
+    private readonly def: RoomDefinition<any, any>,
+    private readonly store: InstanceStore,
+    private readonly report: (key: string, error: CellarError) => void,
+  ) {}
+
+  get room(): StateTracker<any> {
+    return this.#room!;
+  }
+
+  async loadRoom(): Promise<void> {
+    const { def } = this;
+    this.#room = this.#tracker(def.initialState, def.persistedKeys, def.options.persistOptions, await this.store.readState(""));
+  }
+
+  of(connection: ConnectionRecord): StateTracker<any> | undefined {
+    return this.#connections.get(stateScope(connection));
+  }
+
+  async loadConnection(connection: ConnectionRecord): Promise<void> {
+    const shape = this.def.options.connection;
+    const scope = stateScope(connection);
+    if (!shape || this.#connections.has(scope)) return;
+    const committed = await this.store.readState(scope);
+    this.#connections.set(scope, this.#tracker(shape.initial, shape.persistedKeys, shape.persistOptions, committed));
+  }
+
+  /**
+   * Forgets a closed connection's tracker unless another open connection shares its scope.
+   * State of a connection without a user ends with it, so its rows are dropped in `writes`.
+   */
+  dropConnection(connection: ConnectionRecord, others: Iterable<ConnectionRecord>, writes: WriteSet | undefined): void {
+    const scope = stateScope(connection);
+    if (!this.#connections.has(scope)) return;
+    for (const other of others) {
+      if (other !== connection && other.phase === "open" && stateScope(other) === scope) return;
+    }
+    this.#connections.delete(scope);
+    if (connection.userId === undefined) writes?.dropScope(scope);
+  }
+
+  /** The trackers a handler for `connection` may change, with their storage scopes. */
+  trackersFor(connection: ConnectionRecord | undefined): Array<[string, StateTracker<any>]> {
+    const trackers: Array<[string, StateTracker<any>]> = [["", this.#room!]];
+    const tracker = connection && this.of(connection);
+    if (tracker) trackers.push([stateScope(connection), tracker]);
+    return trackers;
+  }
+
+  #tracker(initial: () => object, keys: readonly string[], persist: PersistOptions | undefined, committed: Map<string, string>): StateTracker<any> {
+    // Rows of keys no longer persisted (the room's code changed) are ignored.
+    for (const key of committed.keys()) if (!keys.includes(key)) committed.delete(key);
+    return new StateTracker({ initial: initial as () => Record<string, unknown>, persistedKeys: keys, persist, committed, report: this.report });
+  }
+}
+
+function stateScope(connection: ConnectionRecord): string {
+  return connection.userId !== undefined ? `u:${connection.userId}` : `c:${connection.id}`;
+}
