@@ -1,24 +1,17 @@
-import { afterEach, describe, expect, it } from "vitest";
-import { startTestServer, type TestServer, type TestServerOptions } from "cellar/testing";
+import { describe, expect, it } from "vitest";
+import type { TestServer, TestServerOptions } from "cellar/testing";
 import { guarded } from "./fixtures/bad-input-rooms.js";
 import { counter } from "./fixtures/rooms.js";
-import { closeSockets, expectNoLeak, RawSocket, SECRETS, upgradeAnswer } from "./helpers/raw-socket.js";
+import { expectNoLeak, RawSocket, SECRETS, upgradeAnswer, useCheckedServer } from "./helpers/raw-socket.js";
 
 // Guarantee 7 at the door: upgrades from foreign origins or to unknown paths are refused
 // over HTTP, and `authenticate` refusals close with their documented codes, leaking nothing.
 
-let t: TestServer | undefined;
-const sockets: RawSocket[] = [];
-afterEach(async () => {
-  const received = closeSockets(sockets);
-  await t?.close();
-  t = undefined;
-  for (const frame of received) expectNoLeak(frame);
-});
+const env = useCheckedServer({ rooms: [counter, guarded] });
+const sockets = env.sockets;
 
 async function start(options: Partial<TestServerOptions> = {}): Promise<TestServer> {
-  t = await startTestServer({ rooms: [counter, guarded], ...options });
-  return t;
+  return env.start(options);
 }
 
 const forbidden = { status: 403, body: JSON.stringify({ code: "ORIGIN_NOT_ALLOWED" }) };
@@ -26,8 +19,8 @@ const forbidden = { status: 403, body: JSON.stringify({ code: "ORIGIN_NOT_ALLOWE
 describe("upgrade origin", () => {
   it("by default lets in same-origin pages and clients without an Origin", async () => {
     await start();
-    const url = t!.server.roomUrl("counter", "a");
-    expect((await upgradeAnswer(url, t!.url)).status).toBe(101);
+    const url = env.current.server.roomUrl("counter", "a");
+    expect((await upgradeAnswer(url, env.current.url)).status).toBe(101);
     expect((await upgradeAnswer(url)).status).toBe(101);
   });
 
@@ -35,18 +28,18 @@ describe("upgrade origin", () => {
     "by default refuses origin %s with HTTP 403",
     async (origin) => {
       await start();
-      const bystander = await t!.connect("counter", "a");
-      expect(await upgradeAnswer(t!.server.roomUrl("counter", "a"), origin)).toEqual(forbidden);
+      const bystander = await env.current.connect("counter", "a");
+      expect(await upgradeAnswer(env.current.server.roomUrl("counter", "a"), origin)).toEqual(forbidden);
       expect(await bystander.request("inc")).toBe(1);
     },
   );
 
   it("with allowedOrigins, lets in exactly the listed origins", async () => {
     await start({ allowedOrigins: ["https://app.example"] });
-    const bystander = await t!.connect("counter", "a");
-    const url = t!.server.roomUrl("counter", "a");
+    const bystander = await env.current.connect("counter", "a");
+    const url = env.current.server.roomUrl("counter", "a");
     expect((await upgradeAnswer(url, "https://app.example")).status).toBe(101);
-    expect(await upgradeAnswer(url, t!.url)).toEqual(forbidden);
+    expect(await upgradeAnswer(url, env.current.url)).toEqual(forbidden);
     expect(await upgradeAnswer(url, "https://app.example.evil.com")).toEqual(forbidden);
     expect(await upgradeAnswer(url, "http://app.example")).toEqual(forbidden);
     expect(await bystander.request("inc")).toBe(1);
@@ -64,8 +57,8 @@ describe("upgrade path", () => {
     "/elsewhere",
   ])("refuses %s with HTTP 404", async (path) => {
     await start();
-    const bystander = await t!.connect("counter", "a");
-    const answer = await upgradeAnswer(t!.url.replace(/^http/, "ws") + path);
+    const bystander = await env.current.connect("counter", "a");
+    const answer = await upgradeAnswer(env.current.url.replace(/^http/, "ws") + path);
     expect(answer).toEqual({ status: 404, body: JSON.stringify({ code: "ROOM_NOT_FOUND" }) });
     expect(await bystander.request("inc")).toBe(1);
   });
@@ -74,7 +67,7 @@ describe("upgrade path", () => {
 describe("authenticate refusals", () => {
   /** Says hello with `params` and returns the error frame and close the server answered with. */
   async function refusedHello(params: Record<string, unknown>) {
-    const socket = await RawSocket.open(t!.server.roomUrl("guarded", "g"));
+    const socket = await RawSocket.open(env.current.server.roomUrl("guarded", "g"));
     sockets.push(socket);
     socket.send({ t: "hello", v: 1, params });
     const frame = await socket.next();
@@ -88,7 +81,7 @@ describe("authenticate refusals", () => {
     ["no token", {}],
   ])("closes with 4401 UNAUTHORIZED for %s", async (_name, params) => {
     await start();
-    const member = await t!.connect("guarded", "g", { params: { token: "good" } });
+    const member = await env.current.connect("guarded", "g", { params: { token: "good" } });
     const { frame, closed } = await refusedHello(params);
     expect(frame).toMatchObject({ t: "error", code: "UNAUTHORIZED", message: "Missing or wrong token" });
     expect(closed.code).toBe(4401);
@@ -97,7 +90,7 @@ describe("authenticate refusals", () => {
 
   it("closes with 4403 FORBIDDEN when authenticate throws FORBIDDEN", async () => {
     await start();
-    const member = await t!.connect("guarded", "g", { params: { token: "good" } });
+    const member = await env.current.connect("guarded", "g", { params: { token: "good" } });
     const { frame, closed } = await refusedHello({ token: "banned" });
     expect(frame).toMatchObject({ t: "error", code: "FORBIDDEN", message: "This account is banned" });
     expect(closed.code).toBe(4403);
@@ -113,7 +106,7 @@ describe("authenticate refusals", () => {
 
   it("closes with 1011 and a generic message when authenticate throws a plain Error", async () => {
     await start();
-    const member = await t!.connect("guarded", "g", { params: { token: "good" } });
+    const member = await env.current.connect("guarded", "g", { params: { token: "good" } });
     const { frame, closed } = await refusedHello({ token: "boom" });
     expect(frame).toMatchObject({ t: "error", code: expect.any(String), message: expect.any(String) });
     expect(closed.code).toBe(1011);
@@ -126,8 +119,8 @@ describe("authenticate refusals", () => {
 
   it.each(["wrong", "banned", "boom"])("drops events sent right after a hello refused for token %s", async (token) => {
     await start();
-    const member = await t!.connect("guarded", "g", { params: { token: "good" } });
-    const socket = await RawSocket.open(t!.server.roomUrl("guarded", "g"));
+    const member = await env.current.connect("guarded", "g", { params: { token: "good" } });
+    const socket = await RawSocket.open(env.current.server.roomUrl("guarded", "g"));
     sockets.push(socket);
     socket.send({ t: "hello", v: 1, params: { token } });
     socket.send({ t: "req", id: 1, event: "bump" });
@@ -141,7 +134,7 @@ describe("authenticate refusals", () => {
   it("refuses again on each attempt and never runs onConnect for a refused socket", async () => {
     await start();
     for (const token of ["wrong", "banned", "boom", "wrong"]) await refusedHello({ token });
-    const member = await t!.connect("guarded", "g", { params: { token: "good" } });
+    const member = await env.current.connect("guarded", "g", { params: { token: "good" } });
     expect(await member.request("connects")).toBe(1);
   });
 });

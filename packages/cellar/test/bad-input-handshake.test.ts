@@ -1,28 +1,21 @@
-import { afterEach, describe, expect, it } from "vitest";
-import { startTestServer, type TestServer, type TestServerOptions } from "cellar/testing";
+import { describe, expect, it } from "vitest";
+import type { TestServer, TestServerOptions } from "cellar/testing";
 import { guarded } from "./fixtures/bad-input-rooms.js";
 import { counter } from "./fixtures/rooms.js";
-import { closeSockets, expectNoLeak, expectSafeError, type Frame, RawSocket } from "./helpers/raw-socket.js";
+import { expectNoLeak, expectSafeError, type Frame, RawSocket, useCheckedServer } from "./helpers/raw-socket.js";
 
 // Guarantee 7 for the handshake: a socket must say `hello` in the right version, once, and
 // in time; otherwise it is told why and closed, and nobody else notices.
 
-let t: TestServer | undefined;
-const sockets: RawSocket[] = [];
-afterEach(async () => {
-  const received = closeSockets(sockets);
-  await t?.close();
-  t = undefined;
-  for (const frame of received) expectNoLeak(frame);
-});
+const env = useCheckedServer({ rooms: [counter, guarded] });
+const sockets = env.sockets;
 
 async function start(options: Partial<TestServerOptions> = {}): Promise<TestServer> {
-  t = await startTestServer({ rooms: [counter, guarded], ...options });
-  return t;
+  return env.start(options);
 }
 
 async function open(kind = "counter", id = "a"): Promise<RawSocket> {
-  const socket = await RawSocket.open(t!.server.roomUrl(kind, id));
+  const socket = await RawSocket.open(env.current.server.roomUrl(kind, id));
   sockets.push(socket);
   return socket;
 }
@@ -38,7 +31,7 @@ describe("frames before hello", () => {
     ["an emit", { t: "emit", event: "inc", data: { amount: 5 } }],
   ])("closes with 4400 HANDSHAKE_REQUIRED on %s, without running it", async (_name, frame) => {
     await start();
-    const bystander = await t!.connect("counter", "a");
+    const bystander = await env.current.connect("counter", "a");
     const early = await open();
     early.send(frame);
     expectRefusal(await early.next(), "HANDSHAKE_REQUIRED");
@@ -69,7 +62,7 @@ describe("frames before hello", () => {
 describe("protocol version", () => {
   it.each([0, 2, 1.5, 999])("closes with 4400 UNSUPPORTED_VERSION for version %s", async (v) => {
     await start();
-    const bystander = await t!.connect("counter", "a");
+    const bystander = await env.current.connect("counter", "a");
     const socket = await open();
     socket.send({ t: "hello", v });
     expectRefusal(await socket.next(), "UNSUPPORTED_VERSION");
@@ -81,8 +74,8 @@ describe("protocol version", () => {
 describe("handshake timeout", () => {
   it("closes a silent socket with 4408 HANDSHAKE_TIMEOUT and keeps the others", async () => {
     await start({ handshakeTimeoutMs: 150 });
-    const bystander = await t!.connect("counter", "a");
-    const greeted = await RawSocket.connect(t!.server.roomUrl("counter", "a"));
+    const bystander = await env.current.connect("counter", "a");
+    const greeted = await RawSocket.connect(env.current.server.roomUrl("counter", "a"));
     sockets.push(greeted);
     const silent = await open();
     expectRefusal(await silent.next(), "HANDSHAKE_TIMEOUT");
@@ -96,7 +89,7 @@ describe("handshake timeout", () => {
 describe("a second hello", () => {
   it("is refused with BAD_FRAME and leaves the session as it was", async () => {
     await start();
-    const socket = await RawSocket.connect(t!.server.roomUrl("guarded", "g"), { token: "good" });
+    const socket = await RawSocket.connect(env.current.server.roomUrl("guarded", "g"), { token: "good" });
     sockets.push(socket);
     socket.send({ t: "hello", v: 1, params: { token: "good" } });
     expectSafeError(await socket.next(), "BAD_FRAME");
@@ -123,10 +116,10 @@ describe("refused-frame counting", () => {
     const early = await open();
     early.send({ t: "req", id: 1, event: "inc" });
     await early.closeEvent();
-    const twice = await RawSocket.connect(t!.server.roomUrl("counter", "a"));
+    const twice = await RawSocket.connect(env.current.server.roomUrl("counter", "a"));
     sockets.push(twice);
     twice.send({ t: "hello", v: 1 });
     expectSafeError(await twice.next(), "BAD_FRAME");
-    expect(t!.server.stats().refusedFrames.bad).toBe(2);
+    expect(env.current.server.stats().refusedFrames.bad).toBe(2);
   });
 });

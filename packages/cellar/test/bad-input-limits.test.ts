@@ -1,24 +1,18 @@
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { pino } from "pino";
 import { defineRoom } from "cellar";
-import { startTestServer, type TestServer, type TestServerOptions } from "cellar/testing";
+import type { TestServer, TestServerOptions } from "cellar/testing";
 import { counter } from "./fixtures/rooms.js";
-import { closeSockets, expectNoLeak, expectSafeError, type Frame, RawSocket } from "./helpers/raw-socket.js";
+import { expectSafeError, type Frame, RawSocket, useCheckedServer } from "./helpers/raw-socket.js";
 
 // Guarantee 7 against volume: oversized frames close with 1009, floods are refused and then
 // closed with 4429, and no amount of bad input makes the server log without bound.
 
-let t: TestServer | undefined;
-const sockets: RawSocket[] = [];
-afterEach(async () => {
-  const received = closeSockets(sockets);
-  await t?.close();
-  t = undefined;
-  for (const frame of received) expectNoLeak(frame);
-});
+const env = useCheckedServer({ rooms: [counter] });
+const sockets = env.sockets;
 
 async function start(options: Partial<TestServerOptions> = {}): Promise<{ attacker: RawSocket; server: TestServer["server"] }> {
-  t = await startTestServer({ rooms: [counter], ...options });
+  const t = await env.start(options);
   const attacker = await RawSocket.connect(t.server.roomUrl("counter", "a"));
   sockets.push(attacker);
   return { attacker, server: t.server };
@@ -33,7 +27,7 @@ const padded = (bytes: number, id = 1) => {
 describe("oversized frames", () => {
   it("closes with 1009 for a frame over maxPayloadBytes, without running it", async () => {
     const { attacker } = await start({ maxPayloadBytes: 1024 });
-    const bystander = await t!.connect("counter", "a");
+    const bystander = await env.current.connect("counter", "a");
     expect(await attacker.request("inc", { pad: "x".repeat(900) })).toMatchObject({ t: "ack", data: 1 });
     attacker.send(padded(1025));
     expect((await attacker.closeEvent()).code).toBe(1009);
@@ -41,7 +35,7 @@ describe("oversized frames", () => {
   });
 
   it("closes with 1009 for an oversized frame before hello", async () => {
-    t = await startTestServer({ rooms: [counter], maxPayloadBytes: 1024 });
+    const t = await env.start({ maxPayloadBytes: 1024 });
     const socket = await RawSocket.open(t.server.roomUrl("counter", "a"));
     sockets.push(socket);
     socket.send("x".repeat(5000));
@@ -52,7 +46,7 @@ describe("oversized frames", () => {
 
   it("accepts 1 MiB by default and closes with 1009 above it", async () => {
     const { attacker } = await start();
-    const bystander = await t!.connect("counter", "a");
+    const bystander = await env.current.connect("counter", "a");
     attacker.send(padded(1024 * 1024, 1));
     expect(await attacker.answerTo(1)).toMatchObject({ t: "ack", data: 5 });
     attacker.send(padded(1024 * 1024 + 1, 2));
@@ -74,7 +68,7 @@ describe("floods", () => {
 
   it("refuses requests beyond the burst with RATE_LIMITED and their ids, then closes with 4429", async () => {
     const { attacker, server } = await start({ rateLimit });
-    const bystander = await t!.connect("counter", "a");
+    const bystander = await env.current.connect("counter", "a");
     for (let i = 0; i < 4; i++) expect(await attacker.request("inc")).toMatchObject({ t: "ack" });
     for (let id = 5; id <= 10; id++) attacker.send({ t: "req", id, event: "inc" });
     const closed = await attacker.closeEvent();
@@ -88,7 +82,7 @@ describe("floods", () => {
   });
 
   it("fails a client's request at once with RATE_LIMITED", async () => {
-    t = await startTestServer({ rooms: [counter], rateLimit: { eventsPerSecond: 0.001, burst: 3 } });
+    const t = await env.start({ rateLimit: { eventsPerSecond: 0.001, burst: 3 } });
     const client = await t.connect("counter", "a");
     const answers = await Promise.allSettled([client.request("inc"), client.request("inc"), client.request("inc")]);
     expect(answers.map((a) => a.status)).toEqual(["fulfilled", "fulfilled", "rejected"]);
@@ -98,7 +92,7 @@ describe("floods", () => {
 
   it("limits each connection on its own: a flooder does not slow others down", async () => {
     const { attacker } = await start({ rateLimit });
-    const others = [await t!.connect("counter", "a"), await t!.connect("counter", "b")];
+    const others = [await env.current.connect("counter", "a"), await env.current.connect("counter", "b")];
     for (let id = 1; id <= 20; id++) attacker.send({ t: "req", id, event: "visit" });
     expect((await attacker.closeEvent()).code).toBe(4429);
     for (const other of others) expect(await other.request("inc")).toBeGreaterThan(0);
@@ -134,7 +128,7 @@ describe("logging under attack", () => {
       throw new TypeError("secret internal detail");
     });
     const { logger, loud } = capturedLogger();
-    t = await startTestServer({ rooms: [relay], logger, rateLimit: { eventsPerSecond: 1e6, burst: 1e6 } });
+    const t = await env.start({ rooms: [relay], logger, rateLimit: { eventsPerSecond: 1e6, burst: 1e6 } });
     const attacker = await RawSocket.connect(t.server.roomUrl("relay", "r"));
     sockets.push(attacker);
     for (let id = 1; id <= 300; id++) attacker.send({ t: "req", id, event: `event-${id}` });

@@ -1,25 +1,21 @@
 import { afterEach, describe, expect, it } from "vitest";
 import type { RoomDefinition } from "cellar";
-import { startTestServer, type TestServer } from "cellar/testing";
+import type { TestServer } from "cellar/testing";
 import { runs, settings, valibotProfile, zodProfile } from "./fixtures/bad-input-rooms.js";
-import { closeSockets, expectNoLeak, expectSafeError, RawSocket } from "./helpers/raw-socket.js";
+import { expectSafeError, RawSocket, useCheckedServer } from "./helpers/raw-socket.js";
 
 // Guarantee 7 for payloads: a payload that fails the handler's schema, or that carries a
 // key able to reach a prototype, is refused before the handler runs; nothing changes.
 
-let t: TestServer | undefined;
-const sockets: RawSocket[] = [];
-afterEach(async () => {
-  const received = closeSockets(sockets);
-  await t?.close();
-  t = undefined;
-  for (const frame of received) expectNoLeak(frame);
+const env = useCheckedServer({ rooms: [] });
+const sockets = env.sockets;
+afterEach(() => {
   // Should a test fail by polluting the prototype, the next tests must not inherit it.
   for (const key of Object.keys(Object.prototype)) delete (Object.prototype as Record<string, unknown>)[key];
 });
 
 async function room(def: RoomDefinition<any, any>): Promise<{ server: TestServer["server"]; attacker: RawSocket; bystander: RawSocket }> {
-  t = await startTestServer({ rooms: [def] });
+  const t = await env.start({ rooms: [def] });
   const attacker = await RawSocket.connect(t.server.roomUrl(def.name, "r"));
   const bystander = await RawSocket.connect(t.server.roomUrl(def.name, "r"));
   sockets.push(attacker, bystander);

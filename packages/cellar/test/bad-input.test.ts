@@ -1,24 +1,18 @@
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import type { CellarClient } from "cellar/client";
-import { startTestServer, type TestServer } from "cellar/testing";
+import type { TestServer } from "cellar/testing";
 import { counter } from "./fixtures/rooms.js";
-import { closeSockets, expectNoLeak, expectSafeError, RawSocket } from "./helpers/raw-socket.js";
+import { expectSafeError, RawSocket, useCheckedServer } from "./helpers/raw-socket.js";
 
 // Guarantee 7: malformed, binary and unknown frames get an error frame with a documented
 // code; the connection, the room's state, the server and every other client are unharmed.
 
-let t: TestServer | undefined;
-const sockets: RawSocket[] = [];
-afterEach(async () => {
-  const received = closeSockets(sockets);
-  await t?.close();
-  t = undefined;
-  for (const frame of received) expectNoLeak(frame);
-});
+const env = useCheckedServer({ rooms: [counter] });
+const sockets = env.sockets;
 
 /** A counter room with an attacker (raw socket) and a bystander (normal client) in it. */
 async function counterRoom(): Promise<{ server: TestServer["server"]; attacker: RawSocket; bystander: CellarClient }> {
-  t = await startTestServer({ rooms: [counter] });
+  const t = await env.start();
   const attacker = await RawSocket.connect(t.server.roomUrl("counter", "a"));
   sockets.push(attacker);
   const bystander = await t.connect("counter", "a");
@@ -29,7 +23,7 @@ async function counterRoom(): Promise<{ server: TestServer["server"]; attacker: 
 async function expectUnharmed(attacker: RawSocket, bystander: CellarClient, count = 0): Promise<void> {
   expect(await attacker.request("get")).toMatchObject({ t: "ack", data: { count } });
   expect(await bystander.request("get")).toEqual({ count, visits: 0 });
-  const newcomer = await RawSocket.connect(t!.server.roomUrl("counter", "a"));
+  const newcomer = await RawSocket.connect(env.current.server.roomUrl("counter", "a"));
   sockets.push(newcomer);
   expect(await newcomer.request("get")).toMatchObject({ t: "ack", data: { count } });
 }

@@ -3,8 +3,9 @@
  * frames no well-behaved client would. Every wait is on an event, bounded by a guard
  * timeout that fails the test with what was received instead of hanging it.
  */
-import { expect } from "vitest";
+import { afterEach, expect } from "vitest";
 import { WebSocket } from "ws";
+import { startTestServer, type TestServer, type TestServerOptions } from "cellar/testing";
 
 export interface Frame {
   t: string;
@@ -180,4 +181,32 @@ export function expectNoLeak(frame: Frame): void {
   expect(typeof frame.message).toBe("string");
   expect(frame.message).not.toMatch(/\n\s*at |\bat .+:\d+:\d+|node:internal|\.ts:\d+/);
   for (const secret of SECRETS) expect(frame.message).not.toContain(secret);
+}
+
+/**
+ * The server and raw sockets of a test file. `start` starts this test's server; after each
+ * test the sockets and the server are closed and every frame the sockets received is checked
+ * for leaked internals.
+ */
+export function useCheckedServer(base: TestServerOptions) {
+  const sockets: RawSocket[] = [];
+  let current: TestServer | undefined;
+  afterEach(async () => {
+    const received = closeSockets(sockets);
+    await current?.close();
+    current = undefined;
+    for (const frame of received) expectNoLeak(frame);
+  });
+  return {
+    sockets,
+    async start(options: Partial<TestServerOptions> = {}): Promise<TestServer> {
+      current = await startTestServer({ ...base, ...options });
+      return current;
+    },
+    /** This test's server. */
+    get current(): TestServer {
+      if (!current) throw new Error("start() the server first");
+      return current;
+    },
+  };
 }
