@@ -1,4 +1,3 @@
-import { StorageLimitError } from "../core/errors.js";
 import type { RoomInstance } from "../core/instance.js";
 import type { StorageLimits } from "../core/limits.js";
 import type { Batch } from "../core/output-gate.js";
@@ -80,71 +79,66 @@ export class Committer {
   }
 
   #commit(work: Work[]): void {
-    const db = this.shared.db;
-    // Repeats only when an SQL file fails to commit: the shared transaction is rolled back
-    // and rebuilt without that instance (files that did commit keep their turn).
+    const shared = this.shared;
+    // Applies everything in one transaction with no savepoint per instance: failures are
+    // rare, so when an instance fails (its size limit, an SQL file that cannot commit) the
+    // transaction is rolled back and built again without it. SQL files that did commit keep
+    // their turn and are applied again identically.
     for (;;) {
       const live = work.filter((w) => w.error === undefined);
-      const shared = live.filter((w) => !w.batch.writes.isEmpty());
-      if (shared.length > 0) {
-        db.exec("BEGIN");
-        for (const w of shared) this.#applyShared(w);
+      const writers = live.filter((w) => !w.batch.writes.isEmpty());
+      if (writers.length > 0) {
+        shared.begin();
+        const failed = writers.find((w) => !this.#applyShared(w));
+        if (failed) {
+          shared.rollback();
+          continue;
+        }
       }
       // Batches that only ran SQL are held to the size limit too, before their file commits.
       for (const w of live) {
-        if (w.error !== undefined || !w.batch.writes.isEmpty()) continue;
+        if (!w.batch.writes.isEmpty()) continue;
         try {
-          this.#checkSize(w);
+          w.store.checkSize(undefined, this.limits.maxInstanceBytes);
         } catch (error) {
           w.error = error;
         }
       }
       const sqlFailed = this.#commitSqlFiles(live);
-      if (sqlFailed && shared.length > 0) {
-        db.exec("ROLLBACK");
+      if (sqlFailed && writers.length > 0) {
+        shared.rollback();
         continue;
       }
-      if (shared.length === 0) return;
+      if (writers.length === 0) return;
       try {
-        db.exec("COMMIT");
+        shared.commit();
         this.stats.transactions++;
       } catch (error) {
-        if (db.inTransaction) db.exec("ROLLBACK");
-        this.#sharedCommitFailed(shared, error);
+        shared.rollback();
+        this.#sharedCommitFailed(writers, error);
       }
       return;
     }
   }
 
-  /** Applies one instance's writes under a savepoint; a failure fails only this instance. */
-  #applyShared(w: Work): void {
-    const db = this.shared.db;
-    db.exec("SAVEPOINT instance");
+  /**
+   * Applies one instance's writes in the open transaction and checks its size, before any
+   * SQL file commits. False (with the error kept) if it failed.
+   */
+  #applyShared(w: Work): boolean {
     try {
       const rowId = w.store.ensureRowId();
       this.shared.apply(rowId, w.batch.writes);
-      this.#checkSize(w);
+      w.store.checkSize(w.batch.writes, this.limits.maxInstanceBytes);
       const file = w.store.openSql;
       if (file && w.batch.sqlUsed) {
         w.turn ??= file.turn + 1;
         this.shared.setSqlTurn(rowId, w.turn);
       }
-      db.exec("RELEASE instance");
+      return true;
     } catch (error) {
-      db.exec("ROLLBACK TO instance");
-      db.exec("RELEASE instance");
       w.error = error;
-    }
-  }
-
-  /**
-   * Refuses a batch that would take its instance over the size limit: keys and values in the
-   * shared database (inside the open transaction) plus the SQL file. Runs before any SQL
-   * file commits, so a refusal undoes everything.
-   */
-  #checkSize(w: Work): void {
-    if (w.store.bytes() > this.limits.maxInstanceBytes) {
-      throw new StorageLimitError("INSTANCE_SIZE", `the instance would store more than ${this.limits.maxInstanceBytes} bytes`);
+      return false;
     }
   }
 

@@ -1,7 +1,8 @@
 import { join } from "node:path";
 import type { StorageLimits } from "../core/limits.js";
 import type { InstanceStore, StorageRange } from "../core/ports.js";
-import type { AlarmRecord } from "../core/write-set.js";
+import { StorageLimitError } from "../core/errors.js";
+import type { AlarmRecord, WriteSet } from "../core/write-set.js";
 import { decodeWrites } from "./sqlite/redo.js";
 import type { Durability, SharedDb } from "./sqlite/shared-db.js";
 import { SqlFile } from "./sqlite/sql-file.js";
@@ -14,6 +15,8 @@ import { SqlFile } from "./sqlite/sql-file.js";
 export class NodeInstanceStore implements InstanceStore {
   #rowId: number | undefined;
   #sql: SqlFile | undefined;
+  /** An upper bound of the bytes this instance holds in the shared database. */
+  #sharedBound: number | undefined;
   readonly sqlPath: string;
 
   constructor(
@@ -57,10 +60,27 @@ export class NodeInstanceStore implements InstanceStore {
     return this.#rowId === undefined ? [] : this.shared.listAlarms(this.#rowId);
   }
 
-  /** Bytes stored: keys and values in the shared database plus the SQL file. */
-  bytes(): number {
-    const shared = this.#rowId === undefined ? 0 : this.shared.instanceBytes(this.#rowId);
-    return shared + (this.#sql?.databaseSize ?? 0);
+  /**
+   * Refuses, after `writes` were applied in the open transaction, an instance over `limit`
+   * bytes (keys and values in the shared database plus its SQL file). The exact size is a
+   * query, so it is read only when a cheap upper bound (the last size read plus what was
+   * added since, at 3 bytes per UTF-16 unit) says the instance might be over.
+   */
+  checkSize(writes: WriteSet | undefined, limit: number): void {
+    const sqlBytes = this.#sql?.databaseSize ?? 0;
+    if (this.#sharedBound !== undefined) {
+      const bound = this.#sharedBound + (writes ? addedBound(writes) : 0);
+      if (bound + sqlBytes <= limit) {
+        this.#sharedBound = bound;
+        return;
+      }
+    }
+    // Read inside the transaction, so it counts these writes; if it rolls back, it stays an upper bound.
+    const exact = this.#rowId === undefined ? 0 : this.shared.instanceBytes(this.#rowId);
+    this.#sharedBound = exact;
+    if (exact + sqlBytes > limit) {
+      throw new StorageLimitError("INSTANCE_SIZE", `the instance would store more than ${limit} bytes`);
+    }
   }
 
   sql(): SqlFile {
@@ -101,4 +121,12 @@ export class NodeInstanceStore implements InstanceStore {
     this.#sql?.close();
     this.#sql = undefined;
   }
+}
+
+/** At most how many bytes `writes` add to the shared database. */
+function addedBound(writes: WriteSet): number {
+  let units = 0;
+  for (const [key, value] of writes.storage) if (value !== null) units += key.length + value.length;
+  for (const entries of writes.state.values()) for (const [key, value] of entries) units += key.length + value.length;
+  return units * 3;
 }

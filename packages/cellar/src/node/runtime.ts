@@ -11,7 +11,7 @@ import { AlarmClock } from "./alarm-clock.js";
 import { Committer } from "./committer.js";
 import type { ResolvedOptions } from "./options.js";
 import { recoverSqlFiles } from "./recovery.js";
-import { Rooms } from "./rooms.js";
+import { Rooms, type RoomSlot } from "./rooms.js";
 import { originAllowed, type Router, toWebRequest } from "./routes.js";
 import { Sockets } from "./sockets.js";
 import { SharedDb } from "./sqlite/shared-db.js";
@@ -96,13 +96,12 @@ export function start(
   const wss = new WebSocketServer({ noServer: true, maxPayload: o.maxPayloadBytes, perMessageDeflate: false, clientTracking: false });
   const http = createHttpServer(httpListener(o.http));
   http.on("upgrade", (request: IncomingMessage, socket: Duplex, head: Buffer) => {
-    socket.on("error", () => socket.destroy());
+    socket.on("error", destroy);
     if (closing()) return refuseUpgrade(socket, 503, "SHUTTING_DOWN");
     const route = router.match(new URL(request.url ?? "/", "http://localhost").pathname);
     if (!route) return refuseUpgrade(socket, 404, "ROOM_NOT_FOUND");
     if (!originAllowed(request, o.allowedOrigins)) return refuseUpgrade(socket, 403, "ORIGIN_NOT_ALLOWED");
-    const webRequest = toWebRequest(request);
-    wss.handleUpgrade(request, socket, head, (ws) => sockets.attach(ws, rooms.slot(route.def, route.id), webRequest));
+    accept(wss, sockets, request, socket, head, rooms.slot(route.def, route.id));
   });
 
   const timers: NodeJS.Timeout[] = [];
@@ -162,6 +161,22 @@ export function start(
       await httpClosed;
     },
   };
+}
+
+function destroy(this: Duplex): void {
+  this.destroy();
+}
+
+/**
+ * Completes an upgrade. A function of its own so that no listener left on the socket shares
+ * a closure with the Web Request: it is held only until the client's hello.
+ */
+function accept(wss: WebSocketServer, sockets: Sockets, request: IncomingMessage, socket: Duplex, head: Buffer, slot: RoomSlot): void {
+  const webRequest = toWebRequest(request);
+  wss.handleUpgrade(request, socket, head, (ws) => {
+    socket.off("error", destroy); // ws handles the socket's errors from here on
+    sockets.attach(ws, slot, webRequest);
+  });
 }
 
 function httpListener(app: ResolvedOptions["http"]): RequestListener {

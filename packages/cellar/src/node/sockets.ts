@@ -8,20 +8,58 @@ import { errorFrame } from "../core/protocol.js";
 import { TokenBucket } from "../core/rate-limiter.js";
 import type { Rooms, RoomSlot } from "./rooms.js";
 
+/**
+ * Turns frames into bytes, once per frame: a broadcast hands the same string to every
+ * recipient, and `ws` would otherwise encode it to UTF-8 again for each socket.
+ */
+class FrameEncoder {
+  #frame: string | undefined;
+  #bytes: Buffer | undefined;
+
+  bytes(frame: string): Buffer {
+    if (frame !== this.#frame) {
+      this.#bytes = Buffer.from(frame);
+      this.#frame = frame;
+    }
+    return this.#bytes!;
+  }
+}
+
+const TEXT = { binary: false };
+
+/** The socket side of a connection: a class, not closures, to keep idle connections small. */
+class WsPort {
+  constructor(
+    private readonly ws: WebSocket,
+    private readonly encoder: FrameEncoder,
+  ) {}
+
+  send(frame: string): void {
+    this.ws.send(this.encoder.bytes(frame), TEXT);
+  }
+
+  close(code: number, reason: string): void {
+    this.ws.close(code, reason);
+  }
+}
+
 /** Internal: a connection of the Node host, with its socket and room. */
 export class NodeConnection extends ConnectionRecord {
   /** The upgrade request, kept until `hello` hands it to `authenticate`. */
   request: Request | undefined;
   /** Answered the last heartbeat ping (or sent something since). */
   alive = true;
+  /** Closes the socket if no hello comes in time; cleared by the hello. */
+  handshakeTimer: NodeJS.Timeout | undefined;
 
   constructor(
     readonly ws: WebSocket,
     readonly slot: RoomSlot,
     request: Request,
     bucket: TokenBucket,
+    encoder: FrameEncoder,
   ) {
-    super(randomToken(12), { send: (frame) => ws.send(frame), close: (code, reason) => ws.close(code, reason) }, bucket);
+    super(randomToken(12), new WsPort(ws, encoder), bucket);
     this.request = request;
   }
 }
@@ -44,6 +82,7 @@ export class Sockets {
   readonly #o: SocketsOptions;
   readonly #intake: IntakeHost;
   readonly all = new Set<NodeConnection>();
+  readonly #encoder = new FrameEncoder();
 
   constructor(options: SocketsOptions) {
     this.#o = options;
@@ -54,6 +93,8 @@ export class Sockets {
       handles: (connection, event) => (connection as NodeConnection).slot.def.handlerFor(event) !== undefined,
       hello: (connection, frame) => {
         const c = connection as NodeConnection;
+        clearTimeout(c.handshakeTimer);
+        c.handshakeTimer = undefined;
         const request = c.request!;
         c.request = undefined;
         rooms.dispatch(c.slot, { type: "connect", connection: c, request, params: frame.params ?? {} });
@@ -71,10 +112,10 @@ export class Sockets {
 
   attach(ws: WebSocket, slot: RoomSlot, request: Request): NodeConnection {
     const o = this.#o;
-    const connection = new NodeConnection(ws, slot, request, new TokenBucket(o.eventsPerSecond, o.burst, o.now()));
+    const connection = new NodeConnection(ws, slot, request, new TokenBucket(o.eventsPerSecond, o.burst, o.now()), this.#encoder);
     this.all.add(connection);
     o.rooms.addConnection(slot, connection);
-    const handshake = setTimeout(() => {
+    connection.handshakeTimer = setTimeout(() => {
       if (connection.phase !== "handshake") return;
       const error = cellarError("HANDSHAKE_TIMEOUT", `No hello within ${o.handshakeTimeoutMs} ms`);
       connection.send(errorFrame(error.toJSON()));
@@ -93,7 +134,7 @@ export class Sockets {
       o.counters.refusedBad++;
     });
     ws.on("close", (code, reason) => {
-      clearTimeout(handshake);
+      clearTimeout(connection.handshakeTimer);
       const wasOpen = connection.phase === "open";
       connection.phase = "closed";
       this.all.delete(connection);

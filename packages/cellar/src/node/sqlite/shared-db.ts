@@ -196,6 +196,21 @@ export class SharedDb {
     }
   }
 
+  // Transactions of the group commit
+
+  begin(): void {
+    this.#s.begin.run();
+  }
+
+  commit(): void {
+    this.#s.commit.run();
+  }
+
+  /** Rolls back the open transaction, if there is one (a failed COMMIT may have ended it). */
+  rollback(): void {
+    if (this.db.inTransaction) this.#s.rollback.run();
+  }
+
   // Meta
 
   getMeta(key: string): string | undefined {
@@ -267,6 +282,9 @@ function prepareAll(db: Database.Database) {
     ),
     kvDelete: db.prepare("DELETE FROM kv WHERE namespace = ? AND key = ?"),
     kvPurge: db.prepare("DELETE FROM kv WHERE expires_at IS NOT NULL AND expires_at <= ?"),
+    begin: db.prepare("BEGIN"),
+    commit: db.prepare("COMMIT"),
+    rollback: db.prepare("ROLLBACK"),
     getMeta: db.prepare("SELECT value FROM meta WHERE key = ?"),
     setMeta: db.prepare("INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value"),
   };
