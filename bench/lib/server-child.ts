@@ -1,0 +1,101 @@
+import { fork, type ChildProcess } from "node:child_process";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+
+/**
+ * Parent side: a server running in a child process of its own, so that its CPU time and
+ * heap are measured apart from the load generator (this process).
+ */
+export interface ServerChild {
+  readonly name: string;
+  /** `ws://127.0.0.1:<port>`; rooms are at `<url>/rooms/<kind>/<id>`. */
+  readonly url: string;
+  roomUrl(kind: string, id: string): string;
+  call<T = unknown>(cmd: string, args?: unknown): Promise<T>;
+  /** User + system CPU time of the server process so far, in µs. */
+  cpuMicros(): Promise<number>;
+  /** JS heap in use after full collections (needs `exposeGc`). */
+  heapUsed(): Promise<number>;
+  /** Closes the server and waits for the process to exit. */
+  stop(): Promise<void>;
+}
+
+export interface ChildOptions {
+  /** Passed to the script as JSON in argv[2]. */
+  config?: Record<string, unknown>;
+  exposeGc?: boolean;
+  /** Write a V8 CPU profile of the server here when it exits. */
+  cpuProfDir?: string;
+  /** Run the server's TypeScript through tsx instead of ts-hooks.mjs (see there for why not by default). */
+  tsx?: boolean;
+}
+
+const SERVERS = new URL("../servers/", import.meta.url);
+
+/** Starts `bench/servers/<script>` and waits until it listens. */
+export function startServerChild(name: string, script: string, options: ChildOptions = {}): Promise<ServerChild> {
+  const loader = options.tsx ? "tsx" : new URL("./ts-register.mjs", import.meta.url).href;
+  const execArgv = ["--conditions=source", "--import", loader];
+  // Bytecode flushing frees code of functions idle for a few GCs: heap readings would drift.
+  if (options.exposeGc) execArgv.push("--expose-gc", "--no-flush-bytecode");
+  // One directory per server: each thread (the module-hooks worker too) writes its own file.
+  if (options.cpuProfDir) execArgv.push("--cpu-prof", `--cpu-prof-dir=${join(options.cpuProfDir, name)}`);
+  const child = fork(fileURLToPath(new URL(script, SERVERS)), [JSON.stringify(options.config ?? {})], {
+    execArgv,
+    stdio: ["ignore", "pipe", "pipe", "ipc"],
+  });
+  let output = "";
+  child.stdout!.on("data", (chunk: Buffer) => (output += chunk));
+  child.stderr!.on("data", (chunk: Buffer) => (output += chunk));
+  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      child.kill("SIGKILL");
+      reject(new Error(`${name} did not start within 30 s:\n${output}`));
+    }, 30_000);
+    child.once("exit", (code, signal) => reject(new Error(`${name} exited (${code ?? signal}) before listening:\n${output}`)));
+    child.once("message", (message: { ready?: boolean; url?: string }) => {
+      clearTimeout(timer);
+      if (!message.ready || !message.url) return reject(new Error(`${name}: unexpected first message ${JSON.stringify(message)}`));
+      resolve(wrap(name, message.url, child, exited, () => output));
+    });
+  });
+}
+
+function wrap(name: string, url: string, child: ChildProcess, exited: Promise<void>, output: () => string): ServerChild {
+  let nextId = 1;
+  const pending = new Map<number, { resolve: (v: any) => void; reject: (e: Error) => void }>();
+  child.on("message", (message: { id: number; ok: boolean; value?: unknown; error?: string }) => {
+    const p = pending.get(message.id);
+    if (!p) return;
+    pending.delete(message.id);
+    if (message.ok) p.resolve(message.value);
+    else p.reject(new Error(`${name}: ${message.error}`));
+  });
+  void exited.then(() => {
+    for (const p of pending.values()) p.reject(new Error(`${name} exited:\n${output()}`));
+    pending.clear();
+  });
+  const call = <T>(cmd: string, args?: unknown) =>
+    new Promise<T>((resolve, reject) => {
+      const id = nextId++;
+      pending.set(id, { resolve, reject });
+      child.send({ id, cmd, args });
+    });
+  return {
+    name,
+    url,
+    roomUrl: (kind, id) => `${url}/rooms/${encodeURIComponent(kind)}/${encodeURIComponent(id)}`,
+    call,
+    cpuMicros: () => call<number>("cpu"),
+    heapUsed: () => call<number>("heap"),
+    async stop() {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      const timer = setTimeout(() => child.kill("SIGKILL"), 15_000);
+      await call("exit").catch(() => {});
+      await exited;
+      clearTimeout(timer);
+    },
+  };
+}

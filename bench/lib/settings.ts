@@ -1,0 +1,59 @@
+/** What one `npm run bench` does, from its command line. */
+export interface Settings {
+  quick: boolean;
+  only: ReadonlySet<string>;
+  /** Repetitions of each figure; the table quotes medians. */
+  reps: number;
+  warmupMs: number;
+  measureMs: number;
+  p1: { offeredDeliveries: number; window: number };
+  p2: { clients: number };
+  p3: { samples: number; rooms: number };
+  p4: { n: number; reps: number };
+  /** How server processes start: `--profile` adds a CPU profile dir, `--tsx` runs them under tsx. */
+  child: { cpuProfDir?: string; tsx?: boolean };
+  log(line: string): void;
+}
+
+export const SCENARIOS = ["P1", "P2", "P3", "P4"] as const;
+
+const USAGE = `Usage: npm run bench -- [--quick] [--only=P1,P3] [--profile] [--offered=40000] [--tsx]
+  --quick       short run (1 repetition, short windows, smaller N)
+  --only=…      run only these scenarios (${SCENARIOS.join(", ")})
+  --profile     write CPU profiles of the server processes (P1-P3) and print the hottest functions
+  --offered=N   P1 offered load in deliveries/s (default 40000)
+  --tsx         run the servers under tsx, as the tests do (adds keepNames overhead; see lib/ts-hooks.mjs)`;
+
+export function parseSettings(argv: readonly string[], profileDir: string): Settings {
+  const flags = new Map<string, string>();
+  for (const arg of argv) {
+    const match = /^--([a-z-]+)(?:=(.*))?$/.exec(arg);
+    if (!match) throw new Error(`Unknown argument ${arg}\n${USAGE}`);
+    flags.set(match[1]!, match[2] ?? "true");
+  }
+  for (const name of flags.keys()) {
+    if (!["quick", "only", "profile", "offered", "tsx", "help"].includes(name)) throw new Error(`Unknown option --${name}\n${USAGE}`);
+  }
+  if (flags.has("help")) {
+    console.log(USAGE);
+    process.exit(0);
+  }
+  const quick = flags.has("quick");
+  const only = new Set((flags.get("only") ?? SCENARIOS.join(",")).split(",").map((s) => s.trim().toUpperCase()));
+  for (const id of only) if (!(SCENARIOS as readonly string[]).includes(id)) throw new Error(`--only: unknown scenario ${id}\n${USAGE}`);
+  const offered = Number(flags.get("offered") ?? 40_000);
+  if (!(offered > 0)) throw new Error(`--offered must be a positive number of deliveries/s`);
+  return {
+    quick,
+    only,
+    reps: quick ? 1 : 3,
+    warmupMs: quick ? 500 : 1000,
+    measureMs: quick ? 1000 : 2500,
+    p1: { offeredDeliveries: offered, window: 1 },
+    p2: { clients: 50 },
+    p3: { samples: quick ? 60 : 200, rooms: 4 },
+    p4: { n: quick ? 2000 : 5000, reps: quick ? 1 : 2 },
+    child: { ...(flags.has("profile") ? { cpuProfDir: profileDir } : {}), ...(flags.has("tsx") ? { tsx: true } : {}) },
+    log: (line) => process.stderr.write(`  ${line}\n`),
+  };
+}

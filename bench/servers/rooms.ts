@@ -1,0 +1,43 @@
+import { defineRoom } from "cellar";
+
+/** The room kinds the benchmark's Cellar server serves, one per scenario. */
+
+/** P1: every message is broadcast to every member, sender included. */
+export const chat = defineRoom({ name: "chat", state: {} }).on("chat:send", (ctx, data) => {
+  ctx.emit.broadcast("chat:message", data);
+});
+
+/** P2: `increment` writes a persisted key (acked after commit); `echo` writes nothing. */
+export const counter = defineRoom({ name: "counter", state: { count: 0 }, persistedKeys: ["count"] })
+  .on("increment", (ctx) => ++ctx.state.count)
+  .on("echo", (_ctx, data) => data);
+
+/** P3: 100 persisted keys of ~1 KB. */
+export const VAULT_KEYS = Array.from({ length: 100 }, (_, i) => `k${i}`);
+export const VAULT_VALUE_BYTES = 1024;
+
+export const vault = defineRoom({
+  name: "vault",
+  state: (): Record<string, string> => Object.fromEntries(VAULT_KEYS.map((key) => [key, ""])),
+  persistedKeys: VAULT_KEYS,
+})
+  .on("fill", (ctx) => {
+    for (const [i, key] of VAULT_KEYS.entries()) ctx.state[key] = filler(i);
+    return VAULT_KEYS.length;
+  })
+  // A typical small request: reads one key of the woken state and answers.
+  .on("get", (ctx) => ctx.state.k0!.length);
+
+function filler(seed: number): string {
+  let text = "";
+  for (let i = 0; text.length < VAULT_VALUE_BYTES; i++) text += ((seed * 7919 + i * 104729) % 1e9).toString(36);
+  return text.slice(0, VAULT_VALUE_BYTES);
+}
+
+/** P4: a small room with persisted state, written by `server.invoke`. */
+export const memo = defineRoom({ name: "memo", state: { n: 0, note: "" }, persistedKeys: ["n", "note"] });
+
+/** P4: a room that only holds idle connections. */
+export const lobby = defineRoom({ name: "lobby", state: {} });
+
+export const rooms = [chat, counter, vault, memo, lobby];
