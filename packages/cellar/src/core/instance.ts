@@ -294,7 +294,11 @@ export class RoomInstance implements InvocationHost {
       this.gate.add({ deliver: () => connection.send(frame), fail: () => connection.send(frame) });
       return;
     }
-    if (typeof outcome.value === "string") inv.outbox.push({ kind: "frame", frame: outcome.value, targets: [connection], volatile: false });
+    if (typeof outcome.value === "string") {
+      // The ack goes before any close the handler asked for, so the sender still hears it.
+      const close = inv.outbox.findIndex((item) => item.kind === "close");
+      inv.outbox.splice(close === -1 ? inv.outbox.length : close, 0, { kind: "frame", frame: outcome.value, targets: [connection], volatile: false });
+    }
     this.#finish(inv, outcome, {
       deliver: () => deliver(inv.outbox),
       fail: (error) => connection.send(errorFrame(commitFailure(error), context)),
