@@ -132,3 +132,13 @@ describe("SQL redo records", () => {
     expect(await (await again.connect("notes", "r")).request("read")).toEqual({ count: 2, rows: 2 });
   });
 });
+
+describe("server.invoke arguments", () => {
+  it("refuses instance ids the router would refuse, and empty KV namespace names", async () => {
+    const t = await start({ rooms: [notes] });
+    for (const id of ["", "a/b", "x".repeat(129), "tab\there"]) {
+      await expect(t.server.invoke("notes", id, () => 1)).rejects.toMatchObject({ code: "INVALID_ARGUMENT" });
+    }
+    expect(() => t.server.kv("")).toThrow(expect.objectContaining({ code: "INVALID_ARGUMENT" }));
+  });
+});

@@ -100,7 +100,6 @@ class HandlerContext {
   }
 
   kv(name: string): KvNamespace {
-    if (typeof name !== "string" || name.length === 0) throw cellarError("INVALID_ARGUMENT", "kv(name) needs a namespace name");
     const inv = this.#inv;
     let namespace = this.#kv?.get(name);
     if (!namespace) {

@@ -59,6 +59,9 @@ const MAX_METADATA_BYTES = 1024;
 
 /** Internal: builds one namespace over `env`. */
 export function createKvNamespace(namespace: string, env: KvEnv): KvNamespace {
+  if (typeof namespace !== "string" || namespace.length === 0 || namespace.length > 128) {
+    throw cellarError("INVALID_ARGUMENT", "A KV namespace name is a string of 1 to 128 characters");
+  }
   const live = (record: KvRecord | null | undefined): KvRecord | undefined =>
     record && (record.expiresAt === null || record.expiresAt > env.now()) ? record : undefined;
 

@@ -6,7 +6,7 @@ import { createKvNamespace, type KvNamespace } from "../core/kv-api.js";
 import type { Logger } from "../core/ports.js";
 import type { CommitStats } from "./committer.js";
 import { resolveOptions, type ResolvedOptions, type ServerOptions } from "./options.js";
-import { Router } from "./routes.js";
+import { Router, validInstanceId } from "./routes.js";
 import { start, type Running } from "./runtime.js";
 
 export interface ServerStats {
@@ -159,6 +159,9 @@ class NodeServer implements CellarServer {
     const running = this.#requireRunning();
     const def = this.#router.kind(kind);
     if (!def) return Promise.reject(cellarError("ROOM_NOT_FOUND", `No room kind "${kind}"`));
+    if (typeof id !== "string" || !validInstanceId(id)) {
+      return Promise.reject(cellarError("INVALID_ARGUMENT", "Instance ids are 1 to 128 characters, without control characters or /"));
+    }
     return new Promise((resolve, reject) => {
       running.rooms.dispatch(running.rooms.slot(def, id), { type: "invoke", fn, resolve: resolve as (v: unknown) => void, reject });
     });
