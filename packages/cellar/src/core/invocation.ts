@@ -3,7 +3,7 @@ import type { RoomInfo } from "./define-room.js";
 import { createEmitter, type Emitter, type OutboxItem } from "./emitter.js";
 import { cellarError } from "./errors.js";
 import { createKvNamespace, type KvNamespace } from "./kv-api.js";
-import type { InstanceStore, KvStore, SqlBackend } from "./ports.js";
+import type { InstanceStore, KvStore } from "./ports.js";
 import { createSchedule, type Schedule } from "./schedule-api.js";
 import type { StateTracker } from "./state-tracker.js";
 import { createStorage, type Storage, type StorageEnv } from "./storage-api.js";
@@ -23,7 +23,6 @@ export interface InvocationHost {
   /** Uncommitted writes of earlier handlers, newest first. */
   pendingLayers(): readonly WriteSet[];
   connectionState(connection: ConnectionRecord): StateTracker<any> | undefined;
-  sqlBackend(): SqlBackend;
 }
 
 /**
