@@ -73,8 +73,9 @@ export function cellarError(code: CellarErrorCode, message: string, options?: Ce
  */
 export function toClientError(error: unknown, fallbackCode: CellarErrorCode, fallbackMessage: string): ClientError {
   if (!(error instanceof CellarError)) return { code: fallbackCode, message: fallbackMessage };
-  // These wrap a server-side failure whose message may hold internals: clients get the gist.
-  if (error.code === "HOOK_ERROR" || error.code === "INTERNAL_ERROR") {
+  // These wrap a server-side failure whose message may hold internals (table names, paths):
+  // clients get the gist, the room's code and the log keep the detail.
+  if (error.code === "HOOK_ERROR" || error.code === "INTERNAL_ERROR" || error.code === "SQL_ERROR") {
     return { code: error.code, message: ERROR_CODES[error.code].description };
   }
   return { code: error.code, message: error.message };

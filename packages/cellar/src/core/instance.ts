@@ -1,4 +1,4 @@
-import { connectionInfo, type ConnectionRecord } from "./connection.js";
+import { connectionInfo, type ConnectionPhase, type ConnectionRecord } from "./connection.js";
 import type { RoomDefinition, RoomInfo } from "./define-room.js";
 import { deliver } from "./emitter.js";
 import { cellarError, hookError, toClientError, type CellarError } from "./errors.js";
@@ -16,10 +16,13 @@ import { RoomStates } from "./room-states.js";
 import type { StateTracker } from "./state-tracker.js";
 import type { StorageEnv } from "./storage-api.js";
 import { createSqlStorage } from "./sql-api.js";
-import { WriteSet, type AlarmRecord } from "./write-set.js";
+import { overlayAlarm, WriteSet, type AlarmRecord } from "./write-set.js";
 
 /** Retries of a failing `onAlarm` before the alarm is dropped (with an error log). */
 export const MAX_ALARM_ATTEMPTS = 6;
+
+/** A connection that closed while it was being opened: nothing to refuse, nothing to log. */
+const GONE = new Error("connection closed during its handshake");
 
 /** What a host provides to run one instance. */
 export interface InstanceEnv {
@@ -39,8 +42,11 @@ export interface InstanceEnv {
   connections(): Iterable<ConnectionRecord>;
   /** Asks the host to commit this instance's pending batch soon (group commit). */
   requestCommit(instance: RoomInstance): void;
-  /** An alarm's run is over (committed, failed or dropped): it may be dispatched again. */
-  alarmSettled(id: string, retryAt?: number): void;
+  /**
+   * An alarm's run is over: done (committed, dropped, or no longer pending), or to be tried
+   * again (`retry`) after a backoff the host chooses.
+   */
+  alarmSettled(id: string, retry?: boolean): void;
   /** The instance could not load; the host forgets it so the next event tries again. */
   broken(instance: RoomInstance, error: unknown): void;
 }
@@ -80,7 +86,12 @@ export class RoomInstance implements InvocationHost {
     this.#states = new RoomStates(env.def, env.store, (key, error) => this.#failures.persist(key, error));
     this.gate = new OutputGate(
       () => env.requestCommit(this),
-      (batch, error) => this.#failures.commit(batch.stateKeys(), error),
+      (batch, error) => {
+        this.#failures.commit(batch.stateKeys(), error);
+        // A handler still running has read what just failed to commit: it cannot succeed.
+        if (this.#current) this.#current.tainted ??= error;
+      },
+      () => this.#states.sweep(this.env.connections(), (tracker) => this.gate.holds(tracker)),
     );
     this.room = {
       kind: env.kind,
@@ -158,6 +169,8 @@ export class RoomInstance implements InvocationHost {
           // #run handles every failure it expects; this is a bug in Cellar, not in the room.
           this.env.log.error({ err: error, room: this.env.kind, id: this.env.id }, "room task failed unexpectedly");
         }
+        // A commit skipped while this task held an SQL savepoint is due now.
+        if (this.gate.wantsCommit()) this.env.requestCommit(this);
       }
     } finally {
       this.#running = false;
@@ -218,7 +231,7 @@ export class RoomInstance implements InvocationHost {
         task.connection.send(task.id === undefined ? frame : errorFrame(error, { id: task.id }));
         break;
       case "alarm":
-        this.env.alarmSettled(task.alarm.id, this.env.now() + 1000);
+        this.env.alarmSettled(task.alarm.id, true);
         break;
       case "invoke":
         task.reject(error);
@@ -241,6 +254,9 @@ export class RoomInstance implements InvocationHost {
       } catch (error) {
         throw hook ? hookError(hook, error) : error;
       }
+      if (inv.tainted !== undefined) {
+        throw cellarError("PERSIST_FAILED", "An earlier change this handler read could not be saved", { cause: inv.tainted });
+      }
       // Listed after the run: onConnect creates the connection's tracker while it runs.
       // Every tracker encodes before any records its flush, so an unstorable value in one
       // leaves all of them as they were.
@@ -258,6 +274,7 @@ export class RoomInstance implements InvocationHost {
       return { ok: true, value, writes: inv.scope.writes, changes };
     } catch (error) {
       for (const [, tracker] of this.#states.trackersFor(inv.connection)) tracker.revertTouched();
+      inv.revert();
       try {
         inv.scope.discard(() => this.sqlBackend());
       } catch (rollbackError) {
@@ -265,7 +282,7 @@ export class RoomInstance implements InvocationHost {
       }
       return { ok: false, error };
     } finally {
-      inv.ended = true;
+      inv.end();
       this.#current = undefined;
     }
   }
@@ -324,6 +341,8 @@ export class RoomInstance implements InvocationHost {
         connection.meta = Object.freeze({ ...(meta as object) });
         connection.userId = typeof userId === "string" ? userId : undefined;
       }
+      // The socket may have closed while authenticate awaited: then there is nobody to open.
+      if (connection.phase !== "connecting") throw GONE;
       connection.phase = "open";
       await this.#states.loadConnection(connection);
       const onConnect = def.options.onConnect;
@@ -336,7 +355,8 @@ export class RoomInstance implements InvocationHost {
       }
     });
     if (!outcome.ok) {
-      this.#states.dropConnection(connection, this.env.connections(), undefined);
+      this.#states.dropConnection(connection, this.env.connections(), undefined, () => false);
+      if ((connection.phase as ConnectionPhase) === "closed" || outcome.error === GONE) return;
       connection.phase = "connecting";
       this.#failures.logged(outcome.error, "connection refused", "onConnect");
       refuse(connection, outcome.error);
@@ -351,11 +371,13 @@ export class RoomInstance implements InvocationHost {
 
   async #onDisconnect(connection: ConnectionRecord, code: number, reason: string): Promise<void> {
     const hook = this.env.def.options.onDisconnect;
+    // After a hibernation the closing connection's state is not loaded yet (it is closed).
+    await this.#states.loadConnection(connection);
     const inv = new Invocation(this, connection, { code, reason });
     const outcome = await this.#invoke(inv, (ctx) => hook?.call(this.env.def.options, ctx as any), "onDisconnect");
     if (!outcome.ok) this.#failures.logged(outcome.error, "onDisconnect failed", "onDisconnect");
     const writes = outcome.ok ? outcome.writes : new WriteSet();
-    this.#states.dropConnection(connection, this.env.connections(), writes);
+    this.#states.dropConnection(connection, this.env.connections(), writes, (tracker) => this.gate.holds(tracker));
     this.gate.add(
       { deliver: () => deliver(inv.outbox), fail: () => {} },
       writes,
@@ -364,21 +386,25 @@ export class RoomInstance implements InvocationHost {
     );
   }
 
-  async #onAlarm(record: AlarmRecord): Promise<void> {
+  async #onAlarm(dispatched: AlarmRecord): Promise<void> {
+    // The alarm may have been cancelled, or moved, since the host dispatched it.
+    const record = await this.#pendingAlarm(dispatched.id);
+    if (!record || record.dueAt > this.env.now()) return this.env.alarmSettled(dispatched.id);
     const hook = this.env.def.options.onAlarm;
     const inv = new Invocation(this, undefined, {});
     // Deleting the alarm commits with what onAlarm wrote: a crash before the commit fires it again.
     inv.scope.writes.alarms.set(record.id, null);
     if (!hook) this.env.log.warn({ room: this.env.kind, alarm: record.name }, "alarm fired in a room without onAlarm; dropped");
     const outcome = await this.#invoke(inv, (ctx) => hook?.call(this.env.def.options, ctx as any, toAlarm(record)), "onAlarm");
-    const settle = () => this.env.alarmSettled(record.id);
+    const done = () => this.env.alarmSettled(record.id);
+    const again = () => this.env.alarmSettled(record.id, true);
     if (outcome.ok) {
       this.#finish(inv, outcome, {
         deliver: () => {
           deliver(inv.outbox);
-          settle();
+          done();
         },
-        fail: () => this.env.alarmSettled(record.id, this.env.now() + 1000),
+        fail: again,
       });
       return;
     }
@@ -389,9 +415,16 @@ export class RoomInstance implements InvocationHost {
       retry.alarms.set(record.id, null);
     } else {
       this.#failures.logged(outcome.error, "onAlarm failed; will retry", "onAlarm");
-      retry.alarms.set(record.id, { ...record, attempt, scheduledAt: this.env.now() + 1000 * 2 ** (attempt - 1) });
+      retry.alarms.set(record.id, { ...record, attempt, dueAt: this.env.now() + 1000 * 2 ** (attempt - 1) });
     }
-    this.gate.add({ deliver: settle, fail: settle }, retry);
+    this.gate.add({ deliver: done, fail: again }, retry);
+  }
+
+  /** An alarm as it stands now: pending writes first, then the store. */
+  async #pendingAlarm(id: string): Promise<AlarmRecord | undefined> {
+    const pending = overlayAlarm(this.gate.layers(), id);
+    if (pending !== undefined) return pending ?? undefined;
+    return this.env.store.getAlarm(id);
   }
 
   async #onInvoke(task: Task & { type: "invoke" }): Promise<void> {

@@ -40,6 +40,7 @@ export function takeTextFrame(host: IntakeHost, connection: ConnectionRecord, te
         host.refused("bad");
         return reject(connection, cellarError("BAD_FRAME", "hello was already sent"));
       }
+      if (host.closing()) return closeWith(connection, cellarError("SHUTTING_DOWN", "The server is restarting; reconnect in a moment"));
       if (frame.v !== PROTOCOL_VERSION) {
         host.refused("bad");
         return closeWith(connection, cellarError("UNSUPPORTED_VERSION", `This server speaks protocol version ${PROTOCOL_VERSION}, not ${frame.v}`));

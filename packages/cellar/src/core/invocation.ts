@@ -32,8 +32,10 @@ export interface InvocationHost {
 export class Invocation {
   readonly scope: WriteScope;
   readonly outbox: OutboxItem[] = [];
-  /** Set once the handler has returned: later writes or emits are a bug in the handler. */
-  ended = false;
+  /** Channel joins and leaves to undo if the handler fails (they apply at once). */
+  undo: Array<() => void> | undefined;
+  /** A batch this handler read from failed to commit while it ran: it must fail too. */
+  tainted: unknown;
   readonly ctx: Record<string, unknown>;
 
   constructor(
@@ -45,10 +47,15 @@ export class Invocation {
     this.ctx = new HandlerContext(this, extra) as unknown as Record<string, unknown>;
   }
 
-  assertOpen(what: string): void {
-    if (this.ended) {
-      throw cellarError("INVALID_ARGUMENT", `${what} after the handler returned: await every call inside the handler`);
-    }
+  /** Ends the invocation: later calls through its ctx are refused. */
+  end(): void {
+    this.scope.ended = true;
+  }
+
+  /** Undoes what cannot wait for the commit (channel membership). */
+  revert(): void {
+    for (const step of (this.undo ?? []).reverse()) step();
+    this.undo = undefined;
   }
 }
 
@@ -70,7 +77,7 @@ class HandlerContext {
   }
 
   get storage(): Storage {
-    return (this.#storage ??= guardStorage(createStorage(this.#inv.host.storageEnv, this.#inv.scope), this.#inv));
+    return (this.#storage ??= createStorage(this.#inv.host.storageEnv, this.#inv.scope));
   }
 
   get schedule(): Schedule {
@@ -84,7 +91,7 @@ class HandlerContext {
       inv.outbox,
       inv.connection,
       () => inv.host.connections(),
-      () => inv.assertOpen("emit"),
+      () => inv.scope.assertOpen("emit"),
     ));
   }
 
@@ -107,7 +114,7 @@ class HandlerContext {
         now: () => inv.host.now(),
         layers: () => inv.scope.layers(),
         write: (ns, key, record) => {
-          inv.assertOpen("kv write");
+          inv.scope.assertOpen("kv write");
           inv.scope.writes.setKv(ns, key, record);
         },
       });
@@ -115,22 +122,6 @@ class HandlerContext {
     }
     return namespace;
   }
-}
-
-/** Wraps the storage facade so a write after the handler returned fails loudly. */
-function guardStorage(storage: Storage, inv: Invocation): Storage {
-  const check =
-    <A extends unknown[], R>(name: string, fn: (...args: A) => R) =>
-    (...args: A): R => {
-      inv.assertOpen(`storage.${name}`);
-      return fn(...args);
-    };
-  return Object.assign(Object.create(storage) as Storage, {
-    put: check("put", storage.put),
-    delete: check("delete", storage.delete),
-    deleteAll: check("deleteAll", storage.deleteAll),
-    transaction: check("transaction", storage.transaction),
-  });
 }
 
 function connectionHandle(record: ConnectionRecord, inv: Invocation): Connection {
@@ -154,16 +145,22 @@ function connectionHandle(record: ConnectionRecord, inv: Invocation): Connection
     },
     join(channel) {
       if (typeof channel !== "string" || channel.length === 0) throw cellarError("INVALID_ARGUMENT", "join needs a channel name");
+      inv.scope.assertOpen("connection.join");
+      if (record.inChannel(channel)) return;
       joinChannel(record, channel);
+      (inv.undo ??= []).push(() => leaveChannel(record, channel));
     },
     leave(channel) {
+      inv.scope.assertOpen("connection.leave");
+      if (!record.inChannel(channel)) return;
       leaveChannel(record, channel);
+      (inv.undo ??= []).push(() => joinChannel(record, channel));
     },
     close(code = 1000, reason = "") {
       if (code !== 1000 && !(Number.isInteger(code) && code >= 3000 && code <= 4999)) {
         throw cellarError("INVALID_ARGUMENT", "close code must be 1000 or 3000-4999");
       }
-      inv.assertOpen("connection.close");
+      inv.scope.assertOpen("connection.close");
       inv.outbox.push({ kind: "close", target: record, code, reason: String(reason).slice(0, 120) });
     },
   };

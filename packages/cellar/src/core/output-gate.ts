@@ -40,6 +40,8 @@ export class OutputGate {
   constructor(
     private readonly requestCommit: () => void,
     private readonly onFailed: (batch: Batch, error: unknown) => void,
+    /** After any batch settled, committed or failed. */
+    private readonly onSettled: () => void = () => {},
   ) {}
 
   /** Uncommitted write sets, newest first: what reads look through below a handler. */
@@ -52,6 +54,16 @@ export class OutputGate {
 
   idle(): boolean {
     return this.#pending === undefined && this.#inFlight === undefined;
+  }
+
+  /** A batch with writes waits and none is committing: the host should commit. */
+  wantsCommit(): boolean {
+    return this.#inFlight === undefined && this.#pending !== undefined && this.#pending.needsCommit();
+  }
+
+  /** Whether an uncommitted batch holds changes of this tracker. */
+  holds(tracker: StateTracker<any>): boolean {
+    return (this.#pending?.stateChanges.has(tracker) ?? false) || (this.#inFlight?.stateChanges.has(tracker) ?? false);
   }
 
   /** Adds a finished handler: its writes (if any) and what to do once they commit. */
@@ -92,6 +104,7 @@ export class OutputGate {
     } else if (next) {
       this.requestCommit();
     }
+    this.onSettled();
   }
 
   /** The commit failed: this batch and any built on top of it are rolled back. */
@@ -108,6 +121,7 @@ export class OutputGate {
       for (const entry of b.entries) entry.fail(error);
       this.onFailed(b, error);
     }
+    this.onSettled();
   }
 }
 

@@ -25,6 +25,7 @@ export interface InstanceStore {
   getStorage(keys: readonly string[]): Awaitable<Map<string, string>>;
   listStorage(range: StorageRange): Awaitable<Array<[string, string]>>;
   listAlarms(): Awaitable<AlarmRecord[]>;
+  getAlarm(id: string): Awaitable<AlarmRecord | undefined>;
   /** The instance's SQL database, opened (and created) on first use. */
   sql(): SqlBackend;
   /** Whether the instance has an SQL database already (so `deleteAll` need not create one). */

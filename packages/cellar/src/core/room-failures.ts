@@ -20,7 +20,9 @@ export class RoomFailures {
 
   /** A value could not be stored or read back, or a commit failed. */
   persist(key: string, error: CellarError): void {
-    this.log.error({ err: error, room: this.def.name, id: this.id, key }, "persist error");
+    // A client can provoke these (a full instance, say): the log line is throttled; the
+    // room's own hook hears of every one.
+    this.logged(error, "persist error", key);
     const hook = this.def.options.onPersistError;
     if (!hook) return;
     try {

@@ -14,6 +14,7 @@ import type { WriteSet } from "./write-set.js";
 export class RoomStates {
   #room: StateTracker<any> | undefined;
   readonly #connections = new Map<string, StateTracker<any>>();
+  readonly #lingering = new Set<string>();
 
   constructor(
     private readonly def: RoomDefinition<any, any>,
@@ -37,6 +38,7 @@ export class RoomStates {
   async loadConnection(connection: ConnectionRecord): Promise<void> {
     const shape = this.def.options.connection;
     const scope = stateScope(connection);
+    this.#lingering.delete(scope);
     if (!shape || this.#connections.has(scope)) return;
     const committed = await this.store.readState(scope);
     this.#connections.set(scope, this.#tracker(shape.initial, shape.persistedKeys, shape.persistOptions, committed));
@@ -45,15 +47,35 @@ export class RoomStates {
   /**
    * Forgets a closed connection's tracker unless another open connection shares its scope.
    * State of a connection without a user ends with it, so its rows are dropped in `writes`.
+   * A user's tracker whose changes are still waiting to commit lingers until they settle
+   * (see `sweep`), so that the user reconnecting meanwhile finds them.
    */
-  dropConnection(connection: ConnectionRecord, others: Iterable<ConnectionRecord>, writes: WriteSet | undefined): void {
+  dropConnection(
+    connection: ConnectionRecord,
+    others: Iterable<ConnectionRecord>,
+    writes: WriteSet | undefined,
+    uncommitted: (tracker: StateTracker<any>) => boolean,
+  ): void {
     const scope = stateScope(connection);
-    if (!this.#connections.has(scope)) return;
-    for (const other of others) {
-      if (other !== connection && other.phase === "open" && stateScope(other) === scope) return;
+    const tracker = this.#connections.get(scope);
+    if (!tracker || sharedByOpen(scope, connection, others)) return;
+    if (connection.userId === undefined) {
+      writes?.dropScope(scope);
+    } else if (uncommitted(tracker)) {
+      this.#lingering.add(scope);
+      return;
     }
     this.#connections.delete(scope);
-    if (connection.userId === undefined) writes?.dropScope(scope);
+  }
+
+  /** Forgets lingering trackers whose changes have settled and that nobody uses again. */
+  sweep(open: Iterable<ConnectionRecord>, uncommitted: (tracker: StateTracker<any>) => boolean): void {
+    for (const scope of this.#lingering) {
+      const tracker = this.#connections.get(scope);
+      if (tracker && (uncommitted(tracker) || sharedByOpen(scope, undefined, open))) continue;
+      this.#connections.delete(scope);
+      this.#lingering.delete(scope);
+    }
   }
 
   /** The trackers a handler for `connection` may change, with their storage scopes. */
@@ -69,6 +91,13 @@ export class RoomStates {
     for (const key of committed.keys()) if (!keys.includes(key)) committed.delete(key);
     return new StateTracker({ initial: initial as () => Record<string, unknown>, persistedKeys: keys, persist, committed, report: this.report });
   }
+}
+
+function sharedByOpen(scope: string, except: ConnectionRecord | undefined, connections: Iterable<ConnectionRecord>): boolean {
+  for (const other of connections) {
+    if (other !== except && other.phase === "open" && stateScope(other) === scope) return true;
+  }
+  return false;
 }
 
 function stateScope(connection: ConnectionRecord): string {

@@ -35,12 +35,13 @@ export interface Schedule {
 /** Internal: builds `ctx.schedule` writing into `scope`. */
 export function createSchedule(store: InstanceStore, scope: WriteScope, now: () => number, newId: () => string): Schedule {
   const add = (time: number, name: string, payload: unknown): string => {
+    scope.assertOpen("schedule");
     if (typeof name !== "string" || name.length === 0 || name.length > 128) {
       throw cellarError("INVALID_ARGUMENT", "schedule: name must be a string of 1 to 128 characters");
     }
     if (!Number.isFinite(time)) throw cellarError("INVALID_ARGUMENT", "schedule: time must be a valid Date or finite number");
     const id = newId();
-    scope.writes.alarms.set(id, { id, name, payload: encodeValue(`alarm:${name}`, payload), scheduledAt: time, attempt: 0 });
+    scope.writes.alarms.set(id, { id, name, payload: encodeValue(`alarm:${name}`, payload), scheduledAt: time, dueAt: time, attempt: 0 });
     return id;
   };
   const pending = async (): Promise<AlarmRecord[]> => {
@@ -64,6 +65,7 @@ export function createSchedule(store: InstanceStore, scope: WriteScope, now: () 
       return add(now() + ms, name, payload);
     },
     async cancel(id) {
+      scope.assertOpen("schedule.cancel");
       if (typeof id !== "string") throw cellarError("INVALID_ARGUMENT", "schedule.cancel: id must be a string");
       const known = overlayAlarm(scope.layers(), id);
       const exists = known !== undefined ? known !== null : (await pending()).some((a) => a.id === id);

@@ -146,7 +146,10 @@ export class StateTracker<S extends object> {
     for (const [key, encoded] of changes) this.#committed.set(key, encoded);
   }
 
-  /** A commit of these keys failed: back to the committed values. */
+  /**
+   * A commit of these keys failed: back to the committed values. Keys a running handler
+   * touched stay marked: that handler is failed too, and its own revert puts them back.
+   */
   rollback(keys: Iterable<string>): void {
     for (const key of keys) {
       const committed = this.#committed.get(key);
@@ -154,7 +157,6 @@ export class StateTracker<S extends object> {
       else this.#flushed.set(key, committed);
       this.#restore(key, committed);
     }
-    this.#touched.clear();
   }
 
   #restore(key: string, encoded: string | undefined): void {

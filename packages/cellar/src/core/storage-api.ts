@@ -105,6 +105,7 @@ export function createStorage(env: StorageEnv, scope: WriteScope): Storage {
     },
 
     async put(keyOrEntries: string | Record<string, unknown>, value?: unknown): Promise<void> {
+      scope.assertOpen("storage.put");
       const entries: Array<[string, unknown]> =
         typeof keyOrEntries === "string" ? [[keyOrEntries, value]] : entriesOf(keyOrEntries);
       checkBatch(entries.length, env.limits);
@@ -120,6 +121,7 @@ export function createStorage(env: StorageEnv, scope: WriteScope): Storage {
     },
 
     async delete(keyOrKeys: string | readonly string[]): Promise<any> {
+      scope.assertOpen("storage.delete");
       const many = Array.isArray(keyOrKeys);
       const keys = many ? [...keyOrKeys] : [keyOrKeys as string];
       checkBatch(keys.length, env.limits);
@@ -144,6 +146,7 @@ export function createStorage(env: StorageEnv, scope: WriteScope): Storage {
     },
 
     async transaction<R>(fn: (txn: StorageTransaction) => Promise<R> | R): Promise<R> {
+      scope.assertOpen("storage.transaction");
       const child = scope.child();
       let rolledBack = false;
       const txn = Object.assign(createStorage(env, child), { rollback: () => void (rolledBack = true) });
@@ -159,6 +162,7 @@ export function createStorage(env: StorageEnv, scope: WriteScope): Storage {
     },
 
     async deleteAll(): Promise<void> {
+      scope.assertOpen("storage.deleteAll");
       scope.writes.storage.clear();
       scope.writes.clearStorage = true;
       env.clearSql(scope);

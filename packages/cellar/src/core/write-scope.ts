@@ -1,3 +1,4 @@
+import { cellarError } from "./errors.js";
 import type { SqlBackend } from "./ports.js";
 import { WriteSet } from "./write-set.js";
 
@@ -12,6 +13,8 @@ export class WriteScope {
   sqlToken: number | undefined = undefined;
   /** The scope (or a child) ran SQL: the SQL transaction must commit with its batch. */
   usedSql = false;
+  /** Set on the root once the handler has returned: later calls are a bug in the handler. */
+  ended = false;
 
   constructor(
     readonly parent: WriteScope | undefined,
@@ -29,6 +32,13 @@ export class WriteScope {
 
   /** The innermost scope still open below this root: where SQL statements belong now. */
   #innermost: WriteScope | undefined;
+
+  /** Refuses a write, emit or SQL statement made after the handler returned (it would be lost). */
+  assertOpen(what: string): void {
+    if (this.root().ended) {
+      throw cellarError("INVALID_ARGUMENT", `${what} after the handler returned: await every call inside the handler`);
+    }
+  }
 
   root(): WriteScope {
     let scope: WriteScope = this;
@@ -58,6 +68,7 @@ export class WriteScope {
 
   /** Opens the savepoints SQL needs now: those of the innermost open scope and its parents. */
   enterSqlHere(sql: SqlBackend): void {
+    this.assertOpen("sql.exec");
     (this.root().#innermost ?? this).enterSql(sql);
   }
 

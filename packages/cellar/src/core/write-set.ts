@@ -11,7 +11,11 @@ export interface AlarmRecord {
   id: string;
   name: string;
   payload: string;
+  /** When it was scheduled for (what `onAlarm` sees). */
   scheduledAt: number;
+  /** When to run it next: `scheduledAt`, or later after a failed run. */
+  dueAt: number;
+  /** Failed runs so far. */
   attempt: number;
 }
 

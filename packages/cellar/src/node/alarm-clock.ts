@@ -5,16 +5,24 @@ import type { DueAlarm, SharedDb } from "./sqlite/shared-db.js";
 const MAX_TIMER_MS = 2 ** 31 - 1;
 /** Due alarms fetched per tick. */
 const BATCH = 500;
+/** How long an alarm whose room kind this server does not define waits before it is looked at again. */
+const UNKNOWN_KIND_DELAY_MS = 60_000;
+const MAX_BACKOFF_MS = 60_000;
 
 /**
  * Internal: one timer for every durable alarm of the server. It sleeps until the earliest
- * alarm, hands due ones to their instances (waking hibernated ones), and never hands out an
- * alarm twice while its run is in progress. Overdue alarms at startup fire at once, in order.
+ * due alarm, hands due ones to their instances (waking hibernated ones), and never hands
+ * out an alarm twice while its run is in progress. Overdue alarms at startup fire at once,
+ * in order.
+ *
+ * An alarm that cannot run now (its room kind is gone, its room failed to load, its commit
+ * failed) is moved later in the database (`due_at`), with a backoff, so it never blocks the
+ * alarms behind it.
  */
 export class AlarmClock {
   readonly #inFlight = new Set<string>();
-  /** Alarms whose instance could not run them, with the earliest time to try again. */
-  readonly #retryAt = new Map<string, number>();
+  /** Consecutive failed runs per alarm, for the backoff; forgotten once one succeeds. */
+  readonly #failures = new Map<string, number>();
   #timer: NodeJS.Timeout | undefined;
   #pending = false;
   #stopped = false;
@@ -40,10 +48,17 @@ export class AlarmClock {
     });
   }
 
-  /** An alarm's run ended; with `retryAt` it is not handed out again before then. */
-  settled(id: string, retryAt?: number): void {
+  /** An alarm's run ended; with `retry` it runs again after a backoff. */
+  settled(id: string, retry = false): void {
     this.#inFlight.delete(id);
-    if (retryAt !== undefined) this.#retryAt.set(id, retryAt);
+    if (retry) {
+      const failures = (this.#failures.get(id) ?? 0) + 1;
+      if (this.#failures.size >= 10_000) this.#failures.clear(); // bounded, whatever happens
+      this.#failures.set(id, failures);
+      this.#defer(id, Math.min(MAX_BACKOFF_MS, 1000 * 2 ** (failures - 1)));
+    } else {
+      this.#failures.delete(id);
+    }
     this.reschedule();
   }
 
@@ -53,28 +68,35 @@ export class AlarmClock {
     this.#timer = undefined;
   }
 
+  #defer(id: string, delayMs: number): void {
+    if (this.#stopped) return;
+    try {
+      this.shared.deferAlarm(id, this.now() + delayMs);
+    } catch (error) {
+      this.log.error({ err: error, alarm: id }, "could not defer an alarm");
+    }
+  }
+
   #tick(): void {
     if (this.#stopped) return;
     if (this.#timer) clearTimeout(this.#timer);
     this.#timer = undefined;
     const now = this.now();
-    let next = this.shared.nextAlarmAfter(now);
     for (const alarm of this.shared.dueAlarms(now, BATCH)) {
       if (this.#inFlight.has(alarm.id)) continue;
-      const retryAt = this.#retryAt.get(alarm.id);
-      if (retryAt !== undefined && retryAt > now) {
-        next = Math.min(next ?? retryAt, retryAt);
-        continue;
-      }
-      this.#retryAt.delete(alarm.id);
       this.#inFlight.add(alarm.id);
       try {
-        if (!this.dispatch(alarm)) this.settled(alarm.id, now + 60_000);
+        if (this.dispatch(alarm)) continue;
+        this.#inFlight.delete(alarm.id);
+        this.#defer(alarm.id, UNKNOWN_KIND_DELAY_MS);
       } catch (error) {
         this.log.error({ err: error, alarm: alarm.name, room: alarm.kind }, "could not dispatch alarm");
-        this.settled(alarm.id, now + 1000);
+        this.settled(alarm.id, true);
       }
     }
+    // After the same instant as the due query: an alarm falling due in between is then the
+    // next one (and its timer fires at once) instead of being in neither answer.
+    const next = this.shared.nextAlarmAfter(now);
     if (next === undefined) return;
     const delay = Math.min(Math.max(0, next - this.now()), MAX_TIMER_MS);
     this.#timer = setTimeout(() => this.#tick(), delay);

@@ -19,6 +19,8 @@ interface Work {
   instance: RoomInstance;
   store: NodeInstanceStore;
   batch: Batch;
+  /** The last SQL turn the shared database had committed before this commit began. */
+  applied: number;
   /** The SQL file committed (with its redo record, if any). */
   sqlCommitted: boolean;
   /** Redo turn written to the SQL file for this batch. */
@@ -26,17 +28,28 @@ interface Work {
   error: unknown;
 }
 
+const RETRY_FIRST_MS = 50;
+const RETRY_MAX_MS = 5000;
+
 /**
  * Internal: group commit. Instances ask for a commit when a handler finishes with writes;
  * once per turn of the event loop (`setImmediate`, after all I/O callbacks of the turn ran)
  * every waiting batch commits together: one transaction in the shared database for all
- * instances, plus one in each SQL file that was used. Each instance's writes are applied
- * under a savepoint, so one instance's failure (its size limit, say) fails only its batch.
+ * instances, plus one in each SQL file that was used.
+ *
+ * An instance's SQL file commits before the shared database and is the commit point of
+ * its batch (see sql-file.ts): once it has committed, the batch cannot fail any more. If the
+ * shared database then refuses the batch's other writes, the batch waits, holding its
+ * instance's output gate, and its redo record is applied again until it takes.
  */
 export class Committer {
   readonly stats: CommitStats = { transactions: 0, writes: 0, failures: 0 };
   readonly #requested = new Map<RoomInstance, NodeInstanceStore>();
+  #stuck: Work[] = [];
   #scheduled = false;
+  #retryTimer: NodeJS.Timeout | undefined;
+  #retryDelay = RETRY_FIRST_MS;
+  #closed = false;
 
   constructor(
     private readonly shared: SharedDb,
@@ -46,36 +59,66 @@ export class Committer {
   ) {}
 
   request(instance: RoomInstance, store: NodeInstanceStore): void {
+    if (this.#closed) return;
     this.#requested.set(instance, store);
     if (this.#scheduled) return;
     this.#scheduled = true;
     setImmediate(() => this.flush());
   }
 
+  /** Batches waiting for the shared database to take their redo record. */
+  get stuck(): number {
+    return this.#stuck.length;
+  }
+
   /** Commits every waiting batch now. */
   flush(): void {
     this.#scheduled = false;
+    if (this.#closed) return;
+    this.#retryStuck();
     const work: Work[] = [];
     for (const [instance, store] of this.#requested) {
       const batch = instance.takeBatch();
-      if (batch) work.push({ instance, store, batch, sqlCommitted: false, turn: undefined, error: undefined });
+      if (batch) work.push({ instance, store, batch, applied: 0, sqlCommitted: false, turn: undefined, error: undefined });
     }
     this.#requested.clear();
     if (work.length === 0) return;
+    for (const w of work) this.#prepare(w);
     this.#commit(work);
-    let alarms = false;
-    for (const w of work) {
-      if (w.error === undefined) {
-        this.stats.writes += w.batch.writes.size();
-        alarms ||= w.batch.writes.alarms.size > 0;
-        w.instance.gate.succeeded(w.batch);
-      } else {
-        this.stats.failures++;
-        if (!w.sqlCommitted) w.store.openSql?.rollback();
-        w.instance.gate.failed(w.batch, w.error);
-      }
+    for (const w of work) this.#settle(w);
+  }
+
+  /** Stops committing (shutdown): batches still waiting are applied from their redo records at the next start. */
+  close(): void {
+    this.#closed = true;
+    clearTimeout(this.#retryTimer);
+  }
+
+  /**
+   * Before the transaction: an instance's first commit creates its row in a transaction of
+   * its own, so that a rollback below cannot leave its id pointing at nothing; and the SQL
+   * turn the shared database has committed is read, as the limit of what the SQL file may trim.
+   */
+  #prepare(w: Work): void {
+    try {
+      const rowId = w.store.ensureRowId();
+      if (w.batch.sqlUsed && w.store.openSql) w.applied = this.shared.sqlTurn(rowId);
+    } catch (error) {
+      w.error = error;
     }
-    if (alarms) this.alarmsChanged();
+  }
+
+  #settle(w: Work): void {
+    if (this.#stuck.includes(w)) return;
+    if (w.error === undefined) {
+      this.stats.writes += w.batch.writes.size();
+      w.instance.gate.succeeded(w.batch);
+      if (w.batch.writes.alarms.size > 0) this.alarmsChanged();
+    } else {
+      this.stats.failures++;
+      if (!w.sqlCommitted) w.store.openSql?.rollback();
+      w.instance.gate.failed(w.batch, w.error);
+    }
   }
 
   #commit(work: Work[]): void {
@@ -150,8 +193,7 @@ export class Committer {
       if (w.sqlCommitted || !file || !w.batch.sqlUsed || w.error !== undefined) continue;
       try {
         const redo = w.batch.writes.isEmpty() ? undefined : encodeWrites(w.batch.writes);
-        const applied = w.store.rowId === undefined ? 0 : this.shared.sqlTurn(w.store.rowId);
-        const turn = file.commit(redo, applied);
+        const turn = file.commit(redo, w.applied);
         if (turn !== undefined && w.turn !== undefined && turn !== w.turn) throw new Error("SQL redo turn out of step");
         w.sqlCommitted = true;
         this.stats.transactions++;
@@ -164,25 +206,39 @@ export class Committer {
   }
 
   /**
-   * The shared commit failed. Batches without SQL fail. Batches whose SQL file committed are
-   * durable through their redo record: applying it again in a transaction of its own makes
-   * them whole; if that fails too they are reported failed, and the redo applies when the
-   * instance next loads.
+   * The shared commit failed. Batches without SQL fail. Batches whose SQL file committed
+   * cannot fail any more: they wait for their redo record to apply (see the class comment).
    */
-  #sharedCommitFailed(shared: Work[], error: unknown): void {
-    this.log.error({ err: error, instances: shared.length }, "commit of the shared database failed");
-    for (const w of shared) {
-      if (!w.sqlCommitted) {
-        w.error = error;
-        continue;
-      }
+  #sharedCommitFailed(writers: Work[], error: unknown): void {
+    this.log.error({ err: error, instances: writers.length }, "commit of the shared database failed");
+    for (const w of writers) {
+      if (w.sqlCommitted) this.#stuck.push(w);
+      else w.error = error;
+    }
+    this.#retryStuck();
+  }
+
+  /** Applies the redo records of waiting batches; those that take are settled as committed. */
+  #retryStuck(): void {
+    if (this.#stuck.length === 0) return;
+    const waiting = this.#stuck;
+    this.#stuck = [];
+    for (const w of waiting) {
       try {
         w.store.applyRedo();
         this.stats.transactions++;
-      } catch (retryError) {
-        this.log.error({ err: retryError, room: w.store.kind, id: w.store.name }, "applying an SQL redo record failed; it will apply on next load");
-        w.error = retryError;
+        this.#settle(w);
+      } catch (error) {
+        this.#stuck.push(w);
+        this.log.error({ err: error, room: w.store.kind, id: w.store.name }, "applying an SQL redo record failed; retrying");
       }
     }
+    if (this.#stuck.length === 0) {
+      this.#retryDelay = RETRY_FIRST_MS;
+      return;
+    }
+    clearTimeout(this.#retryTimer);
+    this.#retryTimer = setTimeout(() => this.flush(), this.#retryDelay);
+    this.#retryDelay = Math.min(RETRY_MAX_MS, this.#retryDelay * 2);
   }
 }

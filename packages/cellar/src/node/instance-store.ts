@@ -31,9 +31,14 @@ export class NodeInstanceStore implements InstanceStore {
     this.sqlPath = join(dataDir, "sql", kind, `${Buffer.from(name).toString("base64url")}.db`);
   }
 
-  /** Opens the SQL file if the instance has one, applying redo records the shared database lacks. */
-  open(): void {
-    if (this.#sql === undefined && SqlFile.exists(this.sqlPath)) this.sql();
+  /**
+   * Opens the SQL file if the instance has one, applying redo records the shared database
+   * lacks; true if it applied any.
+   */
+  open(): boolean {
+    if (this.#sql !== undefined || !SqlFile.exists(this.sqlPath)) return false;
+    this.#sql = this.#openSql();
+    return this.applyRedo();
   }
 
   get rowId(): number | undefined {
@@ -58,6 +63,10 @@ export class NodeInstanceStore implements InstanceStore {
 
   listAlarms(): AlarmRecord[] {
     return this.#rowId === undefined ? [] : this.shared.listAlarms(this.#rowId);
+  }
+
+  getAlarm(id: string): AlarmRecord | undefined {
+    return this.#rowId === undefined ? undefined : this.shared.getAlarm(this.#rowId, id);
   }
 
   /**
@@ -85,12 +94,14 @@ export class NodeInstanceStore implements InstanceStore {
 
   sql(): SqlFile {
     if (this.#sql) return this.#sql;
-    const rowId = this.ensureRowId();
-    const sharedBytes = this.shared.instanceBytes(rowId);
-    const file = new SqlFile(this.sqlPath, this.durability, this.limits.maxInstanceBytes - sharedBytes);
-    this.#sql = file;
+    this.#sql = this.#openSql();
     this.applyRedo();
-    return file;
+    return this.#sql;
+  }
+
+  #openSql(): SqlFile {
+    const sharedBytes = this.shared.instanceBytes(this.ensureRowId());
+    return new SqlFile(this.sqlPath, this.durability, this.limits.maxInstanceBytes - sharedBytes);
   }
 
   hasSql(): boolean {
@@ -101,12 +112,12 @@ export class NodeInstanceStore implements InstanceStore {
     return this.#sql;
   }
 
-  /** Applies the SQL file's redo records that the shared database has not applied yet. */
-  applyRedo(): void {
+  /** Applies the SQL file's redo records that the shared database has not applied yet; true if any. */
+  applyRedo(): boolean {
     const file = this.#sql;
-    if (!file || this.#rowId === undefined) return;
+    if (!file || this.#rowId === undefined) return false;
     const applied = this.shared.sqlTurn(this.#rowId);
-    if (file.turn <= applied) return;
+    if (file.turn <= applied) return false;
     const rowId = this.#rowId;
     const records = file.redoAfter(applied);
     this.shared.db.transaction(() => {
@@ -115,6 +126,7 @@ export class NodeInstanceStore implements InstanceStore {
         this.shared.setSqlTurn(rowId, record.turn);
       }
     })();
+    return records.length > 0;
   }
 
   close(): void {

@@ -4,6 +4,7 @@ import { RoomInstance, type InstanceEnv, type Task } from "../core/instance.js";
 import type { StorageLimits } from "../core/limits.js";
 import type { LogThrottle } from "../core/log-throttle.js";
 import type { KvStore, Logger } from "../core/ports.js";
+import { cellarError } from "../core/errors.js";
 import type { Committer } from "./committer.js";
 import { NodeInstanceStore } from "./instance-store.js";
 import type { Durability, SharedDb } from "./sqlite/shared-db.js";
@@ -38,7 +39,9 @@ export interface RoomsOptions {
   throttle: LogThrottle;
   now: () => number;
   newId: () => string;
-  alarmSettled: (id: string, retryAt?: number) => void;
+  alarmSettled: (id: string, retry?: boolean) => void;
+  /** Alarms may have appeared (an SQL redo record applied when an instance loaded). */
+  alarmsChanged: () => void;
 }
 
 const NO_CONNECTIONS: ReadonlySet<ConnectionRecord> = new Set();
@@ -47,6 +50,7 @@ const NO_CONNECTIONS: ReadonlySet<ConnectionRecord> = new Set();
 export class Rooms {
   readonly #slots = new Map<string, RoomSlot>();
   readonly #options: RoomsOptions;
+  #closed = false;
 
   constructor(options: RoomsOptions) {
     this.#options = options;
@@ -61,6 +65,11 @@ export class Rooms {
 
   /** Queues a task in the slot's instance, loading (waking) it first if needed. */
   dispatch(slot: RoomSlot, task: Task): void {
+    if (this.#closed) {
+      // After shutdown closed the files: nothing runs any more (late socket closes, say).
+      if (task.type === "invoke") task.reject(cellarError("SHUTTING_DOWN", "The server has shut down"));
+      return;
+    }
     this.#instance(slot).enqueue(task);
   }
 
@@ -78,7 +87,7 @@ export class Rooms {
     if (slot.instance) return slot.instance;
     const o = this.#options;
     const store = new NodeInstanceStore(o.shared, slot.def.name, slot.id, o.dataDir, o.durability, o.limits);
-    store.open();
+    if (store.open()) o.alarmsChanged();
     const env: InstanceEnv = {
       def: slot.def,
       kind: slot.def.name,
@@ -99,6 +108,7 @@ export class Rooms {
         slot.instance = undefined;
         slot.store = undefined;
         store.close();
+        this.#forgetIfEmpty(slot);
       },
     };
     slot.instance = new RoomInstance(env);
@@ -174,7 +184,9 @@ export class Rooms {
     return { live, hibernated };
   }
 
-  closeStores(): void {
+  /** Shutdown: closes every instance's files; later dispatches are dropped. */
+  close(): void {
+    this.#closed = true;
     for (const slot of this.#slots.values()) {
       slot.store?.close();
       slot.store = undefined;

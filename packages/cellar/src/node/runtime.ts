@@ -66,7 +66,8 @@ export function start(
     throttle: new LogThrottle(10, now),
     now,
     newId: createIdSource(now),
-    alarmSettled: (id, retryAt) => alarms.settled(id, retryAt),
+    alarmSettled: (id, retry) => alarms.settled(id, retry),
+    alarmsChanged: () => alarms.reschedule(),
   });
   const unknownKinds = new Set<string>();
   const alarms = new AlarmClock(
@@ -119,7 +120,8 @@ export function start(
   const stop = () => {
     for (const timer of timers) clearInterval(timer);
     alarms.stop();
-    rooms.closeStores();
+    committer.close();
+    rooms.close();
     shared.close();
   };
 
@@ -145,10 +147,13 @@ export function start(
       const closeDeadline = now() + CLOSE_GRACE_MS;
       while (sockets.all.size > 0 && now() < closeDeadline) await sleep(5);
       for (const connection of sockets.all) connection.ws.terminate();
-      // Closing sockets ran onDisconnect hooks; let them commit too.
-      while (rooms.busy() && now() < deadline + CLOSE_GRACE_MS) await sleep(5);
+      // A terminated socket's close event comes a moment later; its onDisconnect must run
+      // before the files close, and commit.
+      const terminated = now() + CLOSE_GRACE_MS;
+      while ((sockets.all.size > 0 || rooms.busy()) && now() < terminated) await sleep(5);
       committer.flush();
-      rooms.closeStores();
+      committer.close();
+      rooms.close();
       try {
         shared.setMeta("clean_shutdown", "1");
         shared.close();

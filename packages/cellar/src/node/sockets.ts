@@ -27,6 +27,12 @@ class FrameEncoder {
 
 const TEXT = { binary: false };
 
+/**
+ * Bytes a socket may have waiting to be sent before it is cut off: a client that reads
+ * slower than its room talks would otherwise hold ever more server memory.
+ */
+export const MAX_BUFFERED_BYTES = 16 * 1024 * 1024;
+
 /** The socket side of a connection: a class, not closures, to keep idle connections small. */
 class WsPort {
   constructor(
@@ -35,6 +41,10 @@ class WsPort {
   ) {}
 
   send(frame: string): void {
+    if (this.ws.bufferedAmount > MAX_BUFFERED_BYTES) {
+      this.ws.terminate();
+      return;
+    }
     this.ws.send(this.encoder.bytes(frame), TEXT);
   }
 

@@ -43,10 +43,12 @@ CREATE TABLE IF NOT EXISTS alarms (
   instance INTEGER NOT NULL,
   name TEXT NOT NULL,
   payload TEXT NOT NULL,
+  -- when it was scheduled for, and when to run it next (later after a failed run)
   scheduled_at INTEGER NOT NULL,
+  due_at INTEGER NOT NULL,
   attempt INTEGER NOT NULL
 ) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS alarms_due ON alarms (scheduled_at, id);
+CREATE INDEX IF NOT EXISTS alarms_due ON alarms (due_at, id);
 CREATE INDEX IF NOT EXISTS alarms_instance ON alarms (instance);
 
 CREATE TABLE IF NOT EXISTS kv (

@@ -21,6 +21,7 @@ interface AlarmRow {
   name: string;
   payload: string;
   scheduled_at: number;
+  due_at: number;
   attempt: number;
 }
 
@@ -123,6 +124,16 @@ export class SharedDb {
     return (this.#s.alarmsOf.all(instance) as AlarmRow[]).map(toAlarmRecord);
   }
 
+  getAlarm(instance: number, id: string): AlarmRecord | undefined {
+    const row = this.#s.getAlarm.get(id, instance) as AlarmRow | undefined;
+    return row ? toAlarmRecord(row) : undefined;
+  }
+
+  /** Moves an alarm's next run later, out of the way of alarms that can run now. */
+  deferAlarm(id: string, dueAt: number): void {
+    this.#s.deferAlarm.run(dueAt, id);
+  }
+
   // Alarms across instances
 
   dueAlarms(now: number, limit: number): DueAlarm[] {
@@ -181,7 +192,7 @@ export class SharedDb {
     }
     for (const [id, alarm] of writes.alarms) {
       if (alarm === null) s.deleteAlarm.run(id);
-      else s.putAlarm.run(id, instance, alarm.name, alarm.payload, alarm.scheduledAt, alarm.attempt);
+      else s.putAlarm.run(id, instance, alarm.name, alarm.payload, alarm.scheduledAt, alarm.dueAt, alarm.attempt);
     }
     for (const [namespace, entries] of writes.kv) {
       for (const [key, record] of entries) this.#writeKv(namespace, key, record);
@@ -240,7 +251,7 @@ function toKvRecord(row: KvRow): KvRecord {
 }
 
 function toAlarmRecord(row: AlarmRow): AlarmRecord {
-  return { id: row.id, name: row.name, payload: row.payload, scheduledAt: row.scheduled_at, attempt: row.attempt };
+  return { id: row.id, name: row.name, payload: row.payload, scheduledAt: row.scheduled_at, dueAt: row.due_at, attempt: row.attempt };
 }
 
 function prepareAll(db: Database.Database) {
@@ -261,15 +272,17 @@ function prepareAll(db: Database.Database) {
     ),
     deleteStorage: db.prepare("DELETE FROM storage WHERE instance = ? AND key = ?"),
     clearStorage: db.prepare("DELETE FROM storage WHERE instance = ?"),
-    alarmsOf: db.prepare("SELECT id, name, payload, scheduled_at, attempt FROM alarms WHERE instance = ? ORDER BY scheduled_at, id"),
+    alarmsOf: db.prepare("SELECT id, name, payload, scheduled_at, due_at, attempt FROM alarms WHERE instance = ? ORDER BY scheduled_at, id"),
+    getAlarm: db.prepare("SELECT id, name, payload, scheduled_at, due_at, attempt FROM alarms WHERE id = ? AND instance = ?"),
     putAlarm: db.prepare(
-      "INSERT INTO alarms (id, instance, name, payload, scheduled_at, attempt) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET scheduled_at = excluded.scheduled_at, attempt = excluded.attempt",
+      "INSERT INTO alarms (id, instance, name, payload, scheduled_at, due_at, attempt) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET due_at = excluded.due_at, attempt = excluded.attempt",
     ),
     deleteAlarm: db.prepare("DELETE FROM alarms WHERE id = ?"),
+    deferAlarm: db.prepare("UPDATE alarms SET due_at = ? WHERE id = ?"),
     dueAlarms: db.prepare(
-      "SELECT a.id, a.name, a.payload, a.scheduled_at, a.attempt, i.kind, i.name AS instance_name FROM alarms a JOIN instances i ON i.id = a.instance WHERE a.scheduled_at <= ? ORDER BY a.scheduled_at, a.id LIMIT ?",
+      "SELECT a.id, a.name, a.payload, a.scheduled_at, a.due_at, a.attempt, i.kind, i.name AS instance_name FROM alarms a JOIN instances i ON i.id = a.instance WHERE a.due_at <= ? ORDER BY a.due_at, a.id LIMIT ?",
     ),
-    nextAlarm: db.prepare("SELECT MIN(scheduled_at) FROM alarms WHERE scheduled_at > ?"),
+    nextAlarm: db.prepare("SELECT MIN(due_at) FROM alarms WHERE due_at > ?"),
     kvGet: db.prepare("SELECT value, expires_at, metadata FROM kv WHERE namespace = ? AND key = ? AND (expires_at IS NULL OR expires_at > ?)"),
     kvList: db.prepare(
       `SELECT key, value, expires_at, metadata FROM kv
