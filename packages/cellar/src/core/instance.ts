@@ -355,7 +355,7 @@ export class RoomInstance implements InvocationHost {
       }
     });
     if (!outcome.ok) {
-      this.#states.dropConnection(connection, this.env.connections(), undefined, () => false);
+      this.#states.dropConnection(connection, this.env.connections(), undefined, (tracker) => this.gate.holds(tracker));
       if ((connection.phase as ConnectionPhase) === "closed" || outcome.error === GONE) return;
       connection.phase = "connecting";
       this.#failures.logged(outcome.error, "connection refused", "onConnect");
