@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { defineRoom } from "cellar";
+import { latches } from "./helpers/latches.js";
 import { startTestServer, type TestServer } from "cellar/testing";
 
 let t: TestServer | undefined;
@@ -8,20 +9,6 @@ afterEach(async () => {
   t = undefined;
 });
 
-/** Latches the test opens by name, so a handler can be held mid-await without sleeping. */
-function latches() {
-  const open = new Map<string, () => void>();
-  const waiting = new Map<string, Promise<void>>();
-  const get = (name: string) => {
-    let promise = waiting.get(name);
-    if (!promise) {
-      promise = new Promise<void>((resolve) => open.set(name, resolve));
-      waiting.set(name, promise);
-    }
-    return promise;
-  };
-  return { wait: get, release: (name: string) => (get(name), open.get(name)!()) };
-}
 
 describe("ordering (guarantee 1)", () => {
   const gate = latches();

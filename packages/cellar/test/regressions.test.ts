@@ -2,6 +2,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { afterEach, describe, expect, it } from "vitest";
 import { CellarError, defineConnection, defineRoom } from "cellar";
 import type { CellarClient } from "cellar/client";
+import { latches } from "./helpers/latches.js";
 import { startTestServer, type TestServer } from "cellar/testing";
 import { RawSocket } from "./helpers/raw-socket.js";
 
@@ -16,19 +17,6 @@ afterEach(async () => {
   t = undefined;
 });
 
-function latches() {
-  const open = new Map<string, () => void>();
-  const waiting = new Map<string, Promise<void>>();
-  const get = (name: string) => {
-    let promise = waiting.get(name);
-    if (!promise) {
-      promise = new Promise<void>((resolve) => open.set(name, resolve));
-      waiting.set(name, promise);
-    }
-    return promise;
-  };
-  return { wait: get, release: (name: string) => (get(name), open.get(name)!()) };
-}
 
 const within = <T>(p: Promise<T>, ms: number): Promise<T | "TIMED OUT"> =>
   Promise.race([p, sleep(ms).then(() => "TIMED OUT" as const)]);
