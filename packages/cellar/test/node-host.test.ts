@@ -1,7 +1,7 @@
 import Database from "better-sqlite3";
 import { Hono } from "hono";
 import { join } from "node:path";
-import { afterEach, describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it, vi } from "vitest";
 import { CellarError, defineRoom } from "cellar";
 import { createServer } from "cellar/node";
 import { startTestServer, tempDataDir, type TestServer } from "cellar/testing";
@@ -140,5 +140,45 @@ describe("server.invoke arguments", () => {
       await expect(t.server.invoke("notes", id, () => 1)).rejects.toMatchObject({ code: "INVALID_ARGUMENT" });
     }
     expect(() => t.server.kv("")).toThrow(expect.objectContaining({ code: "INVALID_ARGUMENT" }));
+  });
+});
+
+describe("dead and slow sockets", () => {
+  const shout = defineRoom({ name: "shout", state: {} });
+  shout.on("flood", (ctx, megabytes) => {
+    for (let i = 0; i < Number(megabytes); i++) ctx.emit.broadcast("blob", "x".repeat(1024 * 1024));
+  });
+
+  it("cuts off a socket that stops answering heartbeat pings", async () => {
+    const t = await start({ rooms: [shout], heartbeatIntervalMs: 50 });
+    const healthy = await t.connect("shout", "s");
+    // A paused socket reads nothing, so it never answers the server's pings.
+    const { WebSocket } = await import("ws");
+    const raw = new WebSocket(t.server.roomUrl("shout", "s"));
+    await new Promise((resolve) => raw.once("open", resolve));
+    (raw as unknown as { _socket: { pause(): void } })._socket.pause();
+    expect(t.server.stats().connections).toBe(2);
+    await vi.waitFor(() => expect(t.server.stats().connections).toBe(1), { timeout: 5000, interval: 10 });
+    // The well-behaved client answered every ping and is still served.
+    expect(await healthy.request("flood", 0)).toBeUndefined();
+    raw.terminate();
+  });
+
+  it("cuts off a reader that falls more than 16 MiB behind, and keeps serving the others", async () => {
+    const t = await start({ rooms: [shout] });
+    const sender = await t.connect("shout", "f");
+    const { WebSocket } = await import("ws");
+    const slow = new WebSocket(t.server.roomUrl("shout", "f"));
+    await new Promise((resolve) => slow.once("open", resolve));
+    slow.send(JSON.stringify({ t: "hello", v: 1 }));
+    await new Promise((resolve) => slow.once("message", resolve));
+    (slow as unknown as { _socket: { pause(): void } })._socket.pause();
+    expect(t.server.stats().connections).toBe(2);
+    // 4 MiB at a time: the sender reads each burst before asking for the next, the paused
+    // reader falls further behind with each one.
+    for (let i = 0; i < 8 && t.server.stats().connections === 2; i++) await sender.request("flood", 4);
+    expect(t.server.stats().connections).toBe(1);
+    expect(await sender.request("flood", 0)).toBeUndefined();
+    slow.terminate();
   });
 });
