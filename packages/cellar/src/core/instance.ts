@@ -6,7 +6,7 @@ import { Invocation, type InvocationHost } from "./invocation.js";
 import { checkValueSize, type StorageLimits } from "./limits.js";
 import type { LogThrottle } from "./log-throttle.js";
 import { OutputGate, type Batch, type BatchEntry } from "./output-gate.js";
-import type { InstanceStore, KvStore, Logger, SqlBackend } from "./ports.js";
+import type { InstanceStore, KvStore, Logger } from "./ports.js";
 import { ackFrame, errorFrame, welcomeFrame } from "./protocol.js";
 import { toAlarm } from "./schedule-api.js";
 import { validate } from "./schema.js";
@@ -133,9 +133,6 @@ export class RoomInstance implements InvocationHost {
   }
   pendingLayers(): WriteSet[] {
     return this.gate.layers();
-  }
-  sqlBackend(): SqlBackend {
-    return this.env.store.sql();
   }
   connectionState(connection: ConnectionRecord): StateTracker<any> | undefined {
     return this.#states.of(connection);
@@ -270,13 +267,13 @@ export class RoomInstance implements InvocationHost {
         changes.set(tracker, entries);
         for (const [key, text] of entries) inv.scope.writes.setState(scope, key, text);
       }
-      inv.scope.keep(() => this.sqlBackend());
+      inv.scope.keep(this.storageEnv.sqlBackend);
       return { ok: true, value, writes: inv.scope.writes, changes };
     } catch (error) {
       for (const [, tracker] of this.#states.trackersFor(inv.connection)) tracker.revertTouched();
       inv.revert();
       try {
-        inv.scope.discard(() => this.sqlBackend());
+        inv.scope.discard(this.storageEnv.sqlBackend);
       } catch (rollbackError) {
         this.env.log.error({ err: rollbackError }, "SQL rollback of a failed handler failed");
       }

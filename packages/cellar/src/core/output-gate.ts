@@ -9,7 +9,11 @@ export interface BatchEntry {
 
 /** Internal: the writes of consecutive finished handlers, committed together. */
 export class Batch {
-  readonly writes = new WriteSet();
+  constructor(
+    /** The first handler's write set, taken over (it has ended); later ones are absorbed into it. */
+    readonly writes: WriteSet = new WriteSet(),
+  ) {}
+
   /** A handler ran SQL: the instance's SQL transaction must commit with this batch. */
   sqlUsed = false;
   readonly entries: BatchEntry[] = [];
@@ -67,19 +71,22 @@ export class OutputGate {
   }
 
   /** Adds a finished handler: its writes (if any) and what to do once they commit. */
-  add(entry: BatchEntry, writes?: WriteSet, sqlUsed = false, stateChanges?: ReadonlyMap<StateTracker<any>, Map<string, string>>): void {
+  add(entry: BatchEntry, writes?: WriteSet, sqlUsed = false, stateChanges?: Map<StateTracker<any>, Map<string, string>>): void {
     const hasWrites = sqlUsed || (writes !== undefined && !writes.isEmpty());
     if (!hasWrites && this.#pending === undefined && this.#inFlight === undefined) {
       entry.deliver();
       return;
     }
-    const batch = (this.#pending ??= new Batch());
-    if (writes) batch.writes.absorb(writes);
+    // A handler's write set and state changes are its own and it has ended, so the batch
+    // takes them over instead of copying them (this is the per-event path of every write).
+    let batch = this.#pending;
+    if (!batch) batch = this.#pending = new Batch(writes);
+    else if (writes) batch.writes.absorb(writes);
     if (sqlUsed) batch.sqlUsed = true;
     for (const [tracker, changes] of stateChanges ?? []) {
       const merged = batch.stateChanges.get(tracker);
       if (merged) for (const [key, value] of changes) merged.set(key, value);
-      else batch.stateChanges.set(tracker, new Map(changes));
+      else batch.stateChanges.set(tracker, changes);
     }
     batch.entries.push(entry);
     if (batch.needsCommit() && this.#inFlight === undefined) this.requestCommit();

@@ -14,6 +14,9 @@ export interface PersistOptions {
   throwOnError?: boolean;
 }
 
+/** What `encodeTouched` returns when a handler touched nothing: read, never written to. */
+const NO_CHANGES: Map<string, string> = new Map();
+
 export type PersistErrorReporter = (key: string, error: PersistError) => void;
 
 /**
@@ -111,6 +114,7 @@ export class StateTracker<S extends object> {
    * is reported and skipped).
    */
   encodeTouched(): Map<string, string> {
+    if (this.#touched.size === 0) return NO_CHANGES;
     const changes = new Map<string, string>();
     for (const key of this.#touched) {
       let encoded: string;
@@ -129,10 +133,6 @@ export class StateTracker<S extends object> {
   acceptFlush(changes: ReadonlyMap<string, string>): void {
     for (const [key, encoded] of changes) this.#flushed.set(key, encoded);
     this.#touched.clear();
-  }
-
-  hasTouched(): boolean {
-    return this.#touched.size > 0;
   }
 
   /** Undoes what a failed handler did to persisted keys since the last flush. */

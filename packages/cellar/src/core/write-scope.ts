@@ -15,6 +15,8 @@ export class WriteScope {
   usedSql = false;
   /** Set on the root once the handler has returned: later calls are a bug in the handler. */
   ended = false;
+  /** On the root: the innermost scope still open, where SQL statements belong now. */
+  #innermost: WriteScope | undefined;
 
   constructor(
     readonly parent: WriteScope | undefined,
@@ -29,9 +31,6 @@ export class WriteScope {
     for (const set of this.below()) layers.push(set);
     return layers;
   }
-
-  /** The innermost scope still open below this root: where SQL statements belong now. */
-  #innermost: WriteScope | undefined;
 
   /** Refuses a write, emit or SQL statement made after the handler returned (it would be lost). */
   assertOpen(what: string): void {

@@ -170,10 +170,6 @@ export class Rooms {
     return false;
   }
 
-  *allConnections(): Iterable<ConnectionRecord> {
-    for (const slot of this.#slots.values()) yield* slot.connections ?? [];
-  }
-
   counts(): { live: number; hibernated: number } {
     let live = 0;
     let hibernated = 0;

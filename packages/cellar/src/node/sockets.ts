@@ -138,10 +138,11 @@ export class Sockets {
       else takeTextFrame(this.#intake, connection, data.toString());
     });
     ws.on("pong", () => (connection.alive = true));
-    ws.on("error", () => {
-      // ws reports protocol errors (oversized frames, bad UTF-8, bad opcodes) here and closes
-      // the socket itself with the matching code (1009, 1007, 1002); we only count them.
-      o.counters.refusedBad++;
+    ws.on("error", (error: Error & { code?: string }) => {
+      // ws reports protocol errors (oversized frames, bad UTF-8, bad opcodes) here, with a
+      // WS_ERR_* code, and closes the socket itself with the matching code (1009, 1007,
+      // 1002): those are refused frames. Network errors (a reset peer) are not.
+      if (error.code?.startsWith("WS_ERR_")) o.counters.refusedBad++;
     });
     ws.on("close", (code, reason) => {
       clearTimeout(connection.handshakeTimer);
