@@ -1,7 +1,7 @@
 import { fileURLToPath } from "node:url";
-import { afterEach, describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it, vi } from "vitest";
 import { startServerProcess, tempDataDir, type ServerProcess } from "cellar/testing";
-import { RawSocket } from "./helpers/raw-socket.js";
+import { RawSocket, upgradeAnswer } from "./helpers/raw-socket.js";
 
 const script = fileURLToPath(new URL("./fixtures/shutdown-server.ts", import.meta.url));
 let processes: ServerProcess[] = [];
@@ -36,4 +36,18 @@ describe("graceful shutdown, edge cases", () => {
     const exit = await server.exited;
     expect(exit.code, server.output()).toBe(0);
   });
+
+  it("a second SIGTERM during shutdown exits at once, without waiting for running handlers", async () => {
+    const server = await boot({ SHUTDOWN_MS: "60000" });
+    const socket = await RawSocket.connect(`${server.url.replace(/^http/, "ws")}/rooms/slow/s`);
+    socket.send({ t: "req", id: 1, event: "slow", data: 60_000 });
+    server.child.kill("SIGTERM");
+    // Shutdown has begun once new sockets are refused: a 503, or no listener at all.
+    const url = `${server.url.replace(/^http/, "ws")}/rooms/slow/other`;
+    const answer = () => upgradeAnswer(url).then((a) => a.status, () => "refused");
+    await vi.waitFor(async () => expect([503, "refused"]).toContain(await answer()), { timeout: 5000, interval: 20 });
+    server.child.kill("SIGTERM");
+    expect(await server.exited).toEqual({ code: 130, signal: null });
+  });
 });
+

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { CellarError } from "./errors.js";
-import { ackFrame, errorFrame, eventFrame, findForbiddenKey, parseClientFrame } from "./protocol.js";
+import { ackFrame, errorFrame, eventFrame, findForbiddenKey, parseClientFrame, parseServerFrame } from "./protocol.js";
 
 const code = (text: string) => {
   try {
@@ -52,5 +52,12 @@ describe("forbidden keys spelled with JSON escapes", () => {
     expect(code('{"t":"emit","event":"x","data":{"\\u005f_proto__":{"polluted":1}}}')).toBe("FORBIDDEN_KEY");
     expect(code('{"t":"emit","event":"x","data":{"\\u0063onstructor":1}}')).toBe("FORBIDDEN_KEY");
     expect(code('{"t":"emit","event":"x","data":{"caf\\u00e9":1}}')).toBe("ok");
+  });
+});
+
+describe("unknown fields", () => {
+  it("are ignored on both sides, so later versions can add them", () => {
+    expect(parseClientFrame('{"t":"req","id":1,"event":"x","data":2,"trace":"abc"}')).toEqual({ t: "req", id: 1, event: "x", data: 2 });
+    expect(parseServerFrame('{"t":"ack","id":1,"data":2,"server":"b"}')).toMatchObject({ t: "ack", id: 1, data: 2 });
   });
 });
