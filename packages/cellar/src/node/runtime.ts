@@ -117,12 +117,24 @@ export function start(
   every(60_000, () => shared.purgeExpiredKv(now()));
   alarms.reschedule();
 
-  const stop = () => {
+  /** Stops everything and closes the files; `clean` records an orderly stop (no recovery scan next start). */
+  const teardown = (clean: boolean) => {
     for (const timer of timers) clearInterval(timer);
     alarms.stop();
     committer.close();
     rooms.close();
-    shared.close();
+    try {
+      if (clean) shared.setMeta("clean_shutdown", "1");
+      shared.close();
+    } catch (error) {
+      // A full or failing disk: what committed is safe; the next start recovers as after a crash.
+      log.error({ err: error }, "could not close the database cleanly");
+      if (shared.db.open) shared.db.close();
+    }
+  };
+  /** Waits (polling, this is a shutdown) until `done` or the deadline. */
+  const waitUntil = async (done: () => boolean, deadline: number) => {
+    while (!done() && now() < deadline) await sleep(5);
   };
 
   return {
@@ -133,35 +145,22 @@ export function start(
     rooms,
     sockets,
     http,
-    stop,
+    stop: () => teardown(false),
     async shutdown(timeoutMs) {
       const httpClosed = new Promise<void>((resolve) => http.close(() => resolve()));
       for (const timer of timers) clearInterval(timer);
       alarms.stop();
       // Handlers already queued run to the end and commit; new events get SHUTTING_DOWN.
-      const deadline = now() + timeoutMs;
-      while (rooms.busy() && now() < deadline) await sleep(5);
+      await waitUntil(() => !rooms.busy(), now() + timeoutMs);
       if (rooms.busy()) log.warn({ timeoutMs }, "shutdown timed out with handlers still running");
-      committer.flush();
       sockets.closeAll(CLOSE_CODES.SERVICE_RESTART, "SERVICE_RESTART");
-      const closeDeadline = now() + CLOSE_GRACE_MS;
-      while (sockets.all.size > 0 && now() < closeDeadline) await sleep(5);
+      await waitUntil(() => sockets.all.size === 0, now() + CLOSE_GRACE_MS);
       for (const connection of sockets.all) connection.ws.terminate();
       // A terminated socket's close event comes a moment later; its onDisconnect must run
       // before the files close, and commit.
-      const terminated = now() + CLOSE_GRACE_MS;
-      while ((sockets.all.size > 0 || rooms.busy()) && now() < terminated) await sleep(5);
+      await waitUntil(() => sockets.all.size === 0 && !rooms.busy(), now() + CLOSE_GRACE_MS);
       committer.flush();
-      committer.close();
-      rooms.close();
-      try {
-        shared.setMeta("clean_shutdown", "1");
-        shared.close();
-      } catch (error) {
-        // A full or failing disk: what committed is safe; the next start recovers as after a crash.
-        log.error({ err: error }, "could not close the database cleanly");
-        if (shared.db.open) shared.db.close();
-      }
+      teardown(true);
       http.closeAllConnections();
       await httpClosed;
     },
