@@ -27,6 +27,7 @@ const STATEMENT_CACHE_SIZE = 200;
 export class SqlFile implements SqlBackend {
   readonly db: Database.Database;
   readonly #statements = new Map<string, Statement>();
+  readonly #checked = new Map<string, string[]>();
   #nextToken = 0;
   /** Highest redo turn written here. */
   turn: number;
@@ -51,13 +52,7 @@ export class SqlFile implements SqlBackend {
   }
 
   exec(query: string, bindings: readonly unknown[]): SqlResult {
-    const statements = splitStatements(query);
-    for (const statement of statements) {
-      const keyword = firstKeyword(statement);
-      if (REFUSED.has(keyword) || (keyword === "PRAGMA" && !ALLOWED_PRAGMA.test(statement))) {
-        throw new CellarError("SQL_ERROR", `sql.exec does not run ${keyword} (transaction control, ATTACH, VACUUM and PRAGMAs that change settings are Cellar's); use storage.transaction()`);
-      }
-    }
+    const statements = this.#statementsOf(query);
     if (statements.length > 1 && bindings.length > 0) throw new CellarError("SQL_ERROR", "Bindings need a single statement per exec call");
     const args = bindings.map(toSqlite);
     // Several statements run one by one, as on Durable Objects: the result is the last one's.
@@ -74,6 +69,24 @@ export class SqlFile implements SqlBackend {
     return { ...result, rowsWritten: written };
   }
 
+  /**
+   * The statements of a query, checked: rooms run the same queries over and over, so the
+   * split and the check are done once per query text (like the prepared statements).
+   */
+  #statementsOf(query: string): string[] {
+    let statements = this.#checked.get(query);
+    if (statements) return statements;
+    statements = splitStatements(query);
+    for (const statement of statements) {
+      const keyword = firstKeyword(statement);
+      if (REFUSED.has(keyword) || (keyword === "PRAGMA" && !ALLOWED_PRAGMA.test(statement))) {
+        throw new CellarError("SQL_ERROR", `sql.exec does not run ${keyword} (transaction control, ATTACH, VACUUM and PRAGMAs that change settings are Cellar's); use storage.transaction()`);
+      }
+    }
+    remember(this.#checked, query, statements);
+    return statements;
+  }
+
   #run(sql: string, args: unknown[]): SqlResult {
     const statement = this.#prepare(sql);
     if (statement.reader) {
@@ -87,8 +100,7 @@ export class SqlFile implements SqlBackend {
     let statement = this.#statements.get(query);
     if (statement) return statement;
     statement = this.db.prepare(query);
-    if (this.#statements.size >= STATEMENT_CACHE_SIZE) this.#statements.delete(this.#statements.keys().next().value!);
-    this.#statements.set(query, statement);
+    remember(this.#statements, query, statement);
     return statement;
   }
 
@@ -153,6 +165,12 @@ export class SqlFile implements SqlBackend {
     this.db.pragma("wal_checkpoint(TRUNCATE)");
     this.db.close();
   }
+}
+
+/** Adds to a cache of at most STATEMENT_CACHE_SIZE entries, forgetting the oldest. */
+function remember<V>(cache: Map<string, V>, key: string, value: V): void {
+  if (cache.size >= STATEMENT_CACHE_SIZE) cache.delete(cache.keys().next().value!);
+  cache.set(key, value);
 }
 
 function toSqlite(value: unknown): unknown {
