@@ -6,7 +6,11 @@ export interface SocketPort {
   close(code: number, reason: string): void;
 }
 
-export type ConnectionPhase = "handshake" | "connecting" | "open" | "closed";
+/**
+ * `detached`: the socket went away but the session may still resume (within the resume
+ * window); frames addressed to it go to the replay log only.
+ */
+export type ConnectionPhase = "handshake" | "connecting" | "open" | "closed" | "detached";
 
 /**
  * Internal: one client connection as the host keeps it. It lives as long as the socket, not
@@ -16,6 +20,12 @@ export type ConnectionPhase = "handshake" | "connecting" | "open" | "closed";
  */
 export class ConnectionRecord {
   phase: ConnectionPhase = "handshake";
+  /** The session id; a resumed connection takes over the id of the session it resumes. */
+  id: string;
+  /** The client can resume this session (its token was sent in `welcome`). */
+  resumable = false;
+  /** Set when a resume took the session over, or the room or the client ended it. */
+  ended: "replaced" | "closed" | undefined = undefined;
   meta: Readonly<Record<string, unknown>> = EMPTY_META;
   userId: string | undefined = undefined;
   /** Created on first `join`: most connections never join a channel. */
@@ -24,13 +34,15 @@ export class ConnectionRecord {
   refusedInARow = 0;
 
   constructor(
-    readonly id: string,
+    id: string,
     readonly port: SocketPort,
     readonly bucket: TokenBucket,
-  ) {}
+  ) {
+    this.id = id;
+  }
 
   send(frame: string): void {
-    if (this.phase !== "closed") this.port.send(frame);
+    if (this.phase !== "closed" && this.phase !== "detached") this.port.send(frame);
   }
 
   inChannel(channel: string): boolean {
@@ -39,6 +51,36 @@ export class ConnectionRecord {
 }
 
 const EMPTY_META: Readonly<Record<string, unknown>> = Object.freeze({});
+
+const NO_SOCKET: SocketPort = { send() {}, close() {} };
+const NO_BUCKET = new TokenBucket(1, 1, 0);
+
+/** A session whose socket went away, kept for the resume window. */
+export class DetachedSession extends ConnectionRecord {
+  constructor(
+    from: { id: string; meta: Readonly<Record<string, unknown>>; userId: string | undefined; channels: Set<string> | undefined },
+    /** When its socket went away. */
+    readonly detachedAt: number,
+  ) {
+    super(from.id, NO_SOCKET, NO_BUCKET);
+    this.phase = "detached";
+    this.resumable = true;
+    this.meta = from.meta;
+    this.userId = from.userId;
+    this.channels = from.channels;
+  }
+}
+
+/** Channels as stored with a session: a JSON array, or null for none. */
+export function encodeChannels(channels: ReadonlySet<string> | undefined): string | null {
+  return channels && channels.size > 0 ? JSON.stringify([...channels]) : null;
+}
+
+export function decodeChannels(text: string | null): Set<string> | undefined {
+  if (text === null) return undefined;
+  const list = JSON.parse(text) as string[];
+  return list.length > 0 ? new Set(list) : undefined;
+}
 
 /** A connection as handlers see it (`ctx.connection`). */
 export interface Connection<CState = Record<string, unknown>> {

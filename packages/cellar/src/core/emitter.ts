@@ -1,6 +1,6 @@
 import type { ConnectionRecord } from "./connection.js";
 import { cellarError } from "./errors.js";
-import { eventFrame } from "./protocol.js";
+import { eventFrame, withSeq } from "./protocol.js";
 
 export interface EmitOptions {
   /** A frame that needs no replay after a reconnect (timer ticks, cursors). */
@@ -35,10 +35,16 @@ export interface Emitter {
   broadcast(event: string, data?: unknown, options?: BroadcastOptions): void;
 }
 
-/** Internal: what a handler asked to send, in order. */
+/**
+ * Internal: what a handler asked to send, in order. A frame with a `seq` goes to the replay
+ * log too, addressed as `to` says (see `LogRecord`).
+ */
 export type OutboxItem =
-  | { kind: "frame"; frame: string; targets: readonly ConnectionRecord[]; volatile: boolean }
+  | { kind: "frame"; frame: string; targets: readonly ConnectionRecord[]; seq?: number; to?: string | null }
   | { kind: "close"; target: ConnectionRecord; code: number; reason: string };
+
+/** Gives frames their sequence numbers; undefined when the room keeps no replay log. */
+export type Sequencer = (() => number) | undefined;
 
 export function encodeEvent(event: string, data: unknown): string {
   if (typeof event !== "string" || event.length === 0) {
@@ -52,21 +58,33 @@ export function encodeEvent(event: string, data: unknown): string {
   }
 }
 
-/** Internal: builds `ctx.emit` writing into `outbox`. */
+/**
+ * Internal: builds `ctx.emit` writing into `outbox`. Sessions that went away but may resume
+ * are addressed like open connections: their frames reach them through the replay log.
+ */
 export function createEmitter(
   outbox: OutboxItem[],
   sender: ConnectionRecord | undefined,
   connections: () => Iterable<ConnectionRecord>,
   beforePush: () => void = () => {},
+  sequencer: Sequencer = undefined,
 ): Emitter {
-  const push = (event: string, data: unknown, options: EmitOptions | undefined, targets: ConnectionRecord[]): void => {
+  const push = (event: string, data: unknown, options: EmitOptions | undefined, targets: ConnectionRecord[], to?: string | null): void => {
     beforePush();
+    const logged = sequencer !== undefined && options?.volatile !== true && targets.length > 0;
+    if (!logged) {
+      const frame = encodeEvent(event, data);
+      if (targets.length > 0) outbox.push({ kind: "frame", frame, targets });
+      return;
+    }
+    // Encoded before a number is taken, so a value that cannot be sent takes none.
     const frame = encodeEvent(event, data);
-    if (targets.length > 0) outbox.push({ kind: "frame", frame, targets, volatile: options?.volatile === true });
+    const seq = sequencer();
+    outbox.push({ kind: "frame", frame: withSeq(frame, seq), targets, seq, to: to === undefined ? `+${targets.map((c) => c.id).join(",")}` : to });
   };
   const select = (keep: (c: ConnectionRecord) => boolean): ConnectionRecord[] => {
     const targets: ConnectionRecord[] = [];
-    for (const c of connections()) if (c.phase === "open" && keep(c)) targets.push(c);
+    for (const c of connections()) if ((c.phase === "open" || c.phase === "detached") && keep(c)) targets.push(c);
     return targets;
   };
   const target = (keep: (c: ConnectionRecord) => boolean): EmitTarget => ({
@@ -82,9 +100,10 @@ export function createEmitter(
     toUser: (userId) => target((c) => c.userId === userId),
     broadcast(event, data, options) {
       const except = options?.except;
-      if (except === undefined) return push(event, data, options, select(() => true));
+      if (except === undefined) return push(event, data, options, select(() => true), null);
       const skip = typeof except === "string" ? new Set([except]) : new Set(except);
-      push(event, data, options, select((c) => !skip.has(c.id)));
+      const logged = [...skip].filter((id) => typeof id === "string" && !id.includes(","));
+      push(event, data, options, select((c) => !skip.has(c.id)), `-${logged.join(",")}`);
     },
   };
 }
@@ -95,6 +114,8 @@ export function deliver(outbox: readonly OutboxItem[]): void {
     if (item.kind === "frame") {
       for (const target of item.targets) target.send(item.frame);
     } else if (item.target.phase !== "closed") {
+      // The room ended it: the session ends with the socket, no resume.
+      item.target.ended = "closed";
       item.target.port.close(item.code, item.reason);
     }
   }

@@ -31,6 +31,7 @@ export const ERROR_CODES = {
   SQL_ERROR: { description: "An SQL statement failed (syntax, constraint, or a statement `sql.exec` does not allow)." },
   INVALID_ARGUMENT: { description: "A storage, schedule or KV call got an argument of the wrong type or range." },
   // Lifecycle.
+  SESSION_REPLACED: { description: "Another connection resumed this session (the same client, reconnected); this socket is closed.", closeCode: 4409 },
   SHUTTING_DOWN: { description: "The server is shutting down; the request was not processed.", closeCode: 1012 },
   INTERNAL_ERROR: { description: "An unexpected server error; details are in the server log.", closeCode: 1011 },
   INVALID_OPTION: { description: "An option passed to `createServer`, `defineRoom` or the client is invalid." },
@@ -38,6 +39,7 @@ export const ERROR_CODES = {
   TIMEOUT: { description: "A request got no answer within its `timeoutMs` (client)." },
   CONNECTION_CLOSED: { description: "The connection closed before the request was answered (client)." },
   QUEUE_FULL: { description: "The offline queue reached `maxQueueSize` (client)." },
+  CONNECTION_LOST: { description: "The connection was lost with the request sent and the session could not be resumed: it may or may not have been applied (client)." },
 } as const satisfies Record<string, { description: string; closeCode?: number }>;
 
 /** A code from Cellar's own catalog. */
@@ -54,5 +56,6 @@ export const CLOSE_CODES = {
   UNAUTHORIZED: 4401,
   FORBIDDEN: 4403,
   HANDSHAKE_TIMEOUT: 4408,
+  SESSION_REPLACED: 4409,
   RATE_LIMITED: 4429,
 } as const;

@@ -3,10 +3,7 @@
  * browsers). `randomToken()` gives 128 bits by default: enough for secrets.
  */
 export function randomToken(bytes = 16): string {
-  const buffer = crypto.getRandomValues(new Uint8Array(bytes));
-  let binary = "";
-  for (const byte of buffer) binary += String.fromCharCode(byte);
-  return btoa(binary).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+  return base64url(crypto.getRandomValues(new Uint8Array(bytes)));
 }
 
 /**
@@ -23,4 +20,22 @@ export function createIdSource(now: () => number): () => string {
     last = time;
     return `${time.toString(36).padStart(9, "0")}${counter.toString(36).padStart(4, "0")}-${randomToken(6)}`;
   };
+}
+
+function base64url(bytes: Uint8Array): string {
+  let binary = "";
+  for (const byte of bytes) binary += String.fromCharCode(byte);
+  return btoa(binary).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+}
+
+/** SHA-256 of a string, base64url: how resume secrets are stored. */
+export async function sha256(text: string): Promise<string> {
+  return base64url(new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text))));
+}
+
+/** Compares two strings in time that depends only on their lengths. */
+export function constantTimeEqual(a: string, b: string): boolean {
+  let diff = a.length ^ b.length;
+  for (let i = 0; i < a.length; i++) diff |= a.charCodeAt(i) ^ b.charCodeAt(i % (b.length || 1));
+  return diff === 0;
 }

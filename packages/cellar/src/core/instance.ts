@@ -1,13 +1,15 @@
-import { connectionInfo, type ConnectionPhase, type ConnectionRecord } from "./connection.js";
+import { connectionInfo, encodeChannels, type ConnectionPhase, type ConnectionRecord } from "./connection.js";
 import type { RoomDefinition, RoomInfo } from "./define-room.js";
-import { deliver } from "./emitter.js";
+import { deliver, type Sequencer } from "./emitter.js";
+import { CLOSE_CODES } from "./error-codes.js";
+import { constantTimeEqual, randomToken, sha256 } from "./ids.js";
 import { cellarError, hookError, toClientError, type CellarError } from "./errors.js";
 import { Invocation, type InvocationHost } from "./invocation.js";
 import { checkValueSize, type StorageLimits } from "./limits.js";
 import type { LogThrottle } from "./log-throttle.js";
 import { OutputGate, type Batch, type BatchEntry } from "./output-gate.js";
-import type { InstanceStore, KvStore, Logger } from "./ports.js";
-import { ackFrame, errorFrame, welcomeFrame } from "./protocol.js";
+import type { InstanceStore, KvStore, Logger, StoredSession } from "./ports.js";
+import { ackFrame, errorFrame, welcomeFrame, withSeq, type ResumeRequest } from "./protocol.js";
 import { toAlarm } from "./schedule-api.js";
 import { validate } from "./schema.js";
 import { clearSqlTables } from "./sql-clear.js";
@@ -36,6 +38,8 @@ export interface InstanceEnv {
   readonly throttle: LogThrottle;
   /** True when this process hibernated the instance before: run `onHibernationRestore`. */
   readonly restoring: boolean;
+  /** How long a session whose socket went away may resume; 0 turns resume (and the replay log) off. */
+  readonly resumeWindowMs: number;
   now(): number;
   newId(): string;
   /** The instance's connections, kept by the host (they outlive the instance). */
@@ -47,16 +51,28 @@ export interface InstanceEnv {
    * again (`retry`) after a backoff the host chooses.
    */
   alarmSettled(id: string, retry?: boolean): void;
+  /** A session was resumed (or taken over) by another connection: its old record goes. */
+  forgetSession(record: ConnectionRecord): void;
   /** The instance could not load; the host forgets it so the next event tries again. */
   broken(instance: RoomInstance, error: unknown): void;
 }
 
 export type Task =
-  | { type: "connect"; connection: ConnectionRecord; request: Request; params: Record<string, unknown> }
+  | { type: "connect"; connection: ConnectionRecord; request: Request; params: Record<string, unknown>; resume?: ResumeRequest }
   | { type: "event"; connection: ConnectionRecord; event: string; data: unknown; id: number | undefined }
-  | { type: "disconnect"; connection: ConnectionRecord; code: number; reason: string }
+  /** `ended`: the session ends with the socket (no resume will come). */
+  | { type: "disconnect"; connection: ConnectionRecord; code: number; reason: string; ended: boolean }
+  /** A session that went away was not resumed in time. */
+  | { type: "expire"; connection: ConnectionRecord }
   | { type: "alarm"; alarm: AlarmRecord }
   | { type: "invoke"; fn: (ctx: any) => unknown; resolve: (value: unknown) => void; reject: (error: unknown) => void };
+
+/** A session a `hello` may resume, with the frames it missed. */
+interface ResumeMatch {
+  record: ConnectionRecord;
+  stored: StoredSession;
+  frames: string[];
+}
 
 type Outcome = { ok: true; value: unknown; writes: WriteSet; changes: Map<StateTracker<any>, Map<string, string>> } | { ok: false; error: unknown };
 
@@ -78,9 +94,13 @@ export class RoomInstance implements InvocationHost {
   #running = false;
   #loaded = false;
   #current: Invocation | undefined;
+  /** The last sequence number given to a frame (committed or not). */
+  #seq = 0;
+  readonly sequencer: Sequencer;
 
   constructor(env: InstanceEnv) {
     this.env = env;
+    this.sequencer = env.resumeWindowMs > 0 ? () => ++this.#seq : undefined;
     this.lastActive = env.now();
     this.#failures = new RoomFailures(env.def, env.id, env.log, env.throttle);
     this.#states = new RoomStates(env.def, env.store, (key, error) => this.#failures.persist(key, error));
@@ -180,9 +200,11 @@ export class RoomInstance implements InvocationHost {
       case "event":
         return this.#onEvent(task.connection, task.event, task.data, task.id);
       case "connect":
-        return this.#onConnect(task.connection, task.request, task.params);
+        return this.#onConnect(task.connection, task.request, task.params, task.resume);
       case "disconnect":
-        return this.#onDisconnect(task.connection, task.code, task.reason);
+        return this.#onDisconnect(task.connection, task.code, task.reason, task.ended);
+      case "expire":
+        return this.#onExpire(task.connection);
       case "alarm":
         return this.#onAlarm(task.alarm);
       case "invoke":
@@ -194,6 +216,7 @@ export class RoomInstance implements InvocationHost {
     const { def } = this.env;
     let hookFailure: unknown;
     try {
+      this.#seq = (await this.env.store.logHead()).seq;
       await this.#states.loadRoom();
       for (const connection of this.env.connections()) {
         if (connection.phase === "open") await this.#states.loadConnection(connection);
@@ -234,6 +257,7 @@ export class RoomInstance implements InvocationHost {
         task.reject(error);
         break;
       case "disconnect":
+      case "expire":
         break;
     }
   }
@@ -268,6 +292,10 @@ export class RoomInstance implements InvocationHost {
         for (const [key, text] of entries) inv.scope.writes.setState(scope, key, text);
       }
       inv.scope.keep(this.storageEnv.sqlBackend);
+      const at = this.env.now();
+      for (const item of inv.outbox) {
+        if (item.kind === "frame" && item.seq !== undefined) inv.scope.writes.log.push({ seq: item.seq, at, to: item.to ?? null, frame: item.frame });
+      }
       return { ok: true, value, writes: inv.scope.writes, changes };
     } catch (error) {
       for (const [, tracker] of this.#states.trackersFor(inv.connection)) tracker.revertTouched();
@@ -309,9 +337,17 @@ export class RoomInstance implements InvocationHost {
       return;
     }
     if (typeof outcome.value === "string") {
+      let ack = outcome.value;
+      // The ack of a request that changed something is logged, so that a client resuming
+      // after losing it learns the outcome. One that changed nothing can be sent again.
+      if (this.sequencer && (inv.scope.usedSql || !outcome.writes.isEmpty())) {
+        const seq = this.sequencer();
+        ack = withSeq(ack, seq);
+        outcome.writes.log.push({ seq, at: this.env.now(), to: `+${connection.id}`, frame: ack });
+      }
       // The ack goes before any close the handler asked for, so the sender still hears it.
       const close = inv.outbox.findIndex((item) => item.kind === "close");
-      inv.outbox.splice(close === -1 ? inv.outbox.length : close, 0, { kind: "frame", frame: outcome.value, targets: [connection], volatile: false });
+      inv.outbox.splice(close === -1 ? inv.outbox.length : close, 0, { kind: "frame", frame: ack, targets: [connection] });
     }
     this.#finish(inv, outcome, {
       deliver: () => deliver(inv.outbox),
@@ -319,10 +355,27 @@ export class RoomInstance implements InvocationHost {
     });
   }
 
-  async #onConnect(connection: ConnectionRecord, request: Request, params: Record<string, unknown>): Promise<void> {
+  async #onConnect(connection: ConnectionRecord, request: Request, params: Record<string, unknown>, resume: ResumeRequest | undefined): Promise<void> {
     if (connection.phase !== "connecting") return;
     const { def } = this.env;
-    const inv = new Invocation(this, connection, { params, resumed: false });
+    let match = resume && this.sequencer ? await this.#findSession(resume) : undefined;
+    // A fresh session's secret, made before the hooks run so nothing awaits after them.
+    const secret = match ? undefined : randomToken();
+    const secretHash = match ? match.stored.secretHash : await sha256(secret!);
+    if (connection.phase !== "connecting") return;
+    if (match?.record.phase === "open") {
+      // The session's old socket is still open (its client saw it fail first): this
+      // connection takes the session over, and the old one is closed as if it had dropped.
+      const old = match.record;
+      old.ended = "replaced";
+      old.phase = "closed";
+      old.port.close(CLOSE_CODES.SESSION_REPLACED, "SESSION_REPLACED");
+      await this.#onDisconnect(old, CLOSE_CODES.SESSION_REPLACED, "SESSION_REPLACED", false);
+      if ((connection.phase as ConnectionPhase) !== "connecting") return;
+    }
+    // Frames up to here are replayed (if addressed to this session) or not for it.
+    const seqAtOpen = this.#seq;
+    const inv = new Invocation(this, connection, { params, resumed: match !== undefined });
     const outcome = await this.#invoke(inv, async (ctx) => {
       if (def.options.authenticate) {
         let meta: unknown;
@@ -340,6 +393,15 @@ export class RoomInstance implements InvocationHost {
       }
       // The socket may have closed while authenticate awaited: then there is nobody to open.
       if (connection.phase !== "connecting") throw GONE;
+      if (match && match.stored.userId !== connection.userId) {
+        // Other credentials than the session's: a session of its own, not a resume.
+        match = undefined;
+        (ctx as { resumed: boolean }).resumed = false;
+      }
+      if (match) {
+        connection.id = match.record.id;
+        connection.channels = match.record.channels && new Set(match.record.channels);
+      }
       connection.phase = "open";
       await this.#states.loadConnection(connection);
       const onConnect = def.options.onConnect;
@@ -359,14 +421,64 @@ export class RoomInstance implements InvocationHost {
       refuse(connection, outcome.error);
       return;
     }
-    inv.outbox.unshift({ kind: "frame", frame: welcomeFrame(connection.id, false), targets: [connection], volatile: true });
+    let welcome: string;
+    const replay = match?.frames ?? [];
+    if (this.sequencer) {
+      if (match) this.env.forgetSession(match.record);
+      connection.resumable = true;
+      outcome.writes.setSession(connection.id, { secretHash, userId: connection.userId ?? null, channels: encodeChannels(connection.channels) });
+      const resumeToken = match ? resume!.token : `${connection.id}.${secret}`;
+      welcome = welcomeFrame(connection.id, match !== undefined, { resumeToken, seq: seqAtOpen, replayed: replay.length });
+    } else {
+      welcome = welcomeFrame(connection.id, false);
+    }
     this.#finish(inv, outcome, {
-      deliver: () => deliver(inv.outbox),
+      deliver: () => {
+        connection.send(welcome);
+        for (const frame of replay) connection.send(frame);
+        deliver(inv.outbox);
+      },
       fail: (error) => refuse(connection, commitFailure(error)),
     });
   }
 
-  async #onDisconnect(connection: ConnectionRecord, code: number, reason: string): Promise<void> {
+  /**
+   * The session a resume token names, if it may resume: its secret matches, the socket went
+   * away no longer than the resume window ago (the host drops older ones), and the log
+   * still holds everything after the client's last sequence number. Returns the frames
+   * addressed to it that it missed, committed or about to be (a batch that fails takes
+   * this connection's down with it, so nothing is replayed that was never sent).
+   */
+  async #findSession(resume: ResumeRequest): Promise<ResumeMatch | undefined> {
+    const dot = resume.token.indexOf(".");
+    if (dot <= 0) return undefined;
+    const id = resume.token.slice(0, dot);
+    let record: ConnectionRecord | undefined;
+    for (const c of this.env.connections()) {
+      if (c.id === id && c.resumable && c.ended === undefined && (c.phase === "open" || c.phase === "detached")) record = c;
+    }
+    if (!record) return undefined;
+    const stored = await this.env.store.session(id);
+    if (!stored || !constantTimeEqual(await sha256(resume.token.slice(dot + 1)), stored.secretHash)) return undefined;
+    const { floor } = await this.env.store.logHead();
+    if (resume.lastSeq < floor || resume.lastSeq > this.#seq) return undefined;
+    const committed = await this.env.store.replay(resume.lastSeq, Number.MAX_SAFE_INTEGER);
+    const frames: string[] = [];
+    let last = resume.lastSeq;
+    for (const row of committed) {
+      if (addressedTo(row.to, id)) frames.push(row.frame);
+      last = row.seq;
+    }
+    const layers = this.gate.layers();
+    for (let i = layers.length - 1; i >= 0; i--) {
+      for (const row of layers[i]!.log) {
+        if (row.seq > last && addressedTo(row.to, id)) frames.push(row.frame);
+      }
+    }
+    return { record, stored, frames };
+  }
+
+  async #onDisconnect(connection: ConnectionRecord, code: number, reason: string, ended: boolean): Promise<void> {
     const hook = this.env.def.options.onDisconnect;
     // After a hibernation the closing connection's state is not loaded yet (it is closed).
     await this.#states.loadConnection(connection);
@@ -374,13 +486,23 @@ export class RoomInstance implements InvocationHost {
     const outcome = await this.#invoke(inv, (ctx) => hook?.call(this.env.def.options, ctx as any), "onDisconnect");
     if (!outcome.ok) this.#failures.logged(outcome.error, "onDisconnect failed", "onDisconnect");
     const writes = outcome.ok ? outcome.writes : new WriteSet();
-    this.#states.dropConnection(connection, this.env.connections(), writes, (tracker) => this.gate.holds(tracker));
+    const holds = (tracker: StateTracker<any>) => this.gate.holds(tracker);
+    this.#states.dropConnection(connection, this.env.connections(), writes, holds, ended || !connection.resumable);
+    if (ended && connection.resumable) writes.setSession(connection.id, null);
     this.gate.add(
       { deliver: () => deliver(inv.outbox), fail: () => {} },
       writes,
       outcome.ok && inv.scope.usedSql,
       outcome.ok ? outcome.changes : undefined,
     );
+  }
+
+  /** A session that went away and did not come back: its row and anonymous state go. */
+  #onExpire(connection: ConnectionRecord): void {
+    const writes = new WriteSet();
+    writes.setSession(connection.id, null);
+    this.#states.dropConnection(connection, this.env.connections(), writes, (tracker) => this.gate.holds(tracker));
+    this.gate.add({ deliver: () => {}, fail: () => {} }, writes);
   }
 
   async #onAlarm(dispatched: AlarmRecord): Promise<void> {
@@ -436,4 +558,11 @@ export class RoomInstance implements InvocationHost {
       fail: (error) => task.reject(error),
     });
   }
+}
+
+/** Whether a logged frame was addressed to session `id` (see `LogRecord.to`). */
+function addressedTo(to: string | null, id: string): boolean {
+  if (to === null) return true;
+  const listed = to.length > 1 && to.slice(1).split(",").includes(id);
+  return to[0] === "+" ? listed : !listed;
 }

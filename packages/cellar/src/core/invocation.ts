@@ -1,6 +1,6 @@
-import { joinChannel, leaveChannel, type Connection, type ConnectionRecord } from "./connection.js";
+import { encodeChannels, joinChannel, leaveChannel, type Connection, type ConnectionRecord } from "./connection.js";
 import type { RoomInfo } from "./define-room.js";
-import { createEmitter, type Emitter, type OutboxItem } from "./emitter.js";
+import { createEmitter, type Emitter, type OutboxItem, type Sequencer } from "./emitter.js";
 import { cellarError } from "./errors.js";
 import { createKvNamespace, type KvNamespace } from "./kv-api.js";
 import type { InstanceStore, KvStore } from "./ports.js";
@@ -23,6 +23,8 @@ export interface InvocationHost {
   /** Uncommitted writes of earlier handlers, newest first. */
   pendingLayers(): readonly WriteSet[];
   connectionState(connection: ConnectionRecord): StateTracker<any> | undefined;
+  /** Numbers frames for the replay log; undefined when resume is off. */
+  readonly sequencer: Sequencer;
 }
 
 /**
@@ -92,6 +94,7 @@ class HandlerContext {
       inv.connection,
       () => inv.host.connections(),
       () => inv.scope.assertOpen("emit"),
+      inv.host.sequencer,
     ));
   }
 
@@ -149,12 +152,14 @@ function connectionHandle(record: ConnectionRecord, inv: Invocation): Connection
       if (record.inChannel(channel)) return;
       joinChannel(record, channel);
       (inv.undo ??= []).push(() => leaveChannel(record, channel));
+      saveChannels(record, inv);
     },
     leave(channel) {
       inv.scope.assertOpen("connection.leave");
       if (!record.inChannel(channel)) return;
       leaveChannel(record, channel);
       (inv.undo ??= []).push(() => joinChannel(record, channel));
+      saveChannels(record, inv);
     },
     close(code = 1000, reason = "") {
       if (code !== 1000 && !(Number.isInteger(code) && code >= 3000 && code <= 4999)) {
@@ -164,4 +169,9 @@ function connectionHandle(record: ConnectionRecord, inv: Invocation): Connection
       inv.outbox.push({ kind: "close", target: record, code, reason: String(reason).slice(0, 120) });
     },
   };
+}
+
+/** A resumable session keeps its channels across a restart: they commit with the handler. */
+function saveChannels(record: ConnectionRecord, inv: Invocation): void {
+  if (record.resumable) inv.scope.writes.setSession(record.id, { channels: encodeChannels(record.channels) });
 }

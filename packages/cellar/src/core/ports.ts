@@ -4,7 +4,7 @@
  * SQLite; the Cloudflare adapter will back them with a Durable Object's storage.
  * Each read may answer synchronously or with a promise.
  */
-import type { AlarmRecord, KvRecord } from "./write-set.js";
+import type { AlarmRecord, KvRecord, LogRecord } from "./write-set.js";
 
 export type Awaitable<T> = T | Promise<T>;
 
@@ -18,8 +18,25 @@ export interface StorageRange {
   limit: number;
 }
 
+/** A resumable session as stored. */
+export interface StoredSession {
+  connectionId: string;
+  /** SHA-256 of the token's secret part, base64url. */
+  secretHash: string;
+  userId: string | undefined;
+  /** Channels joined, comma-free JSON array text, or null for none. */
+  channels: string | null;
+  /** When it went away, if the host knows it only from storage (after a restart). */
+  detachedAt: number | undefined;
+}
+
 /** Committed data of one instance. */
 export interface InstanceStore {
+  /** The replay log's last sequence number and the highest one trimmed away. */
+  logHead(): Awaitable<{ seq: number; floor: number }>;
+  /** Log entries with `after < seq <= upTo`, in order. */
+  replay(after: number, upTo: number): Awaitable<Array<Pick<LogRecord, "seq" | "to" | "frame">>>;
+  session(connectionId: string): Awaitable<StoredSession | undefined>;
   /** Encoded persisted state of a scope ("" for the room, "u:<userId>" for a user). */
   readState(scope: string): Awaitable<Map<string, string>>;
   getStorage(keys: readonly string[]): Awaitable<Map<string, string>>;

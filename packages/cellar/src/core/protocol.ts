@@ -23,9 +23,9 @@ export type ClientFrame =
   | { t: "ping" };
 
 export type ServerFrame =
-  | { t: "welcome"; v: number; connectionId: string; resumed: boolean; resumeToken?: string; seq?: number }
+  | { t: "welcome"; v: number; connectionId: string; resumed: boolean; resumeToken?: string; seq?: number; replayed?: number }
   | { t: "event"; event: string; data?: unknown; seq?: number }
-  | { t: "ack"; id: number; data?: unknown }
+  | { t: "ack"; id: number; data?: unknown; seq?: number }
   | { t: "error"; id?: number; event?: string; code: string; message: string }
   | { t: "pong" };
 
@@ -118,11 +118,21 @@ export function findForbiddenKey(value: unknown): string | undefined {
 // an ack without `data`, which clients read as undefined.
 
 export function eventFrame(event: string, data: unknown, seq?: number): string {
-  return JSON.stringify(seq === undefined ? { t: "event", event, data } : { t: "event", event, data, seq });
+  const frame = JSON.stringify({ t: "event", event, data });
+  return seq === undefined ? frame : withSeq(frame, seq);
 }
 
 export function ackFrame(id: number, data: unknown): string {
   return JSON.stringify({ t: "ack", id, data });
+}
+
+/**
+ * Adds `seq` to an encoded `event` or `ack` frame, right after its type, without encoding
+ * the data again: `{"t":"ack","id":1}` → `{"t":"ack","seq":9,"id":1}`.
+ */
+export function withSeq(frame: string, seq: number): string {
+  const comma = frame.indexOf(",");
+  return `${frame.slice(0, comma)},"seq":${seq}${frame.slice(comma)}`;
 }
 
 export function errorFrame(error: ClientError, context: { id?: number; event?: string } = {}): string {
@@ -131,7 +141,16 @@ export function errorFrame(error: ClientError, context: { id?: number; event?: s
 
 export const PONG_FRAME = '{"t":"pong"}';
 
-export function welcomeFrame(connectionId: string, resumed: boolean, extra: { resumeToken?: string; seq?: number } = {}): string {
+export interface WelcomeExtra {
+  /** Present when the session can be resumed: send it back in `hello.resume`. */
+  resumeToken?: string;
+  /** The room's sequence number when the connection opened (the replay ends there). */
+  seq?: number;
+  /** How many replayed frames follow the welcome. */
+  replayed?: number;
+}
+
+export function welcomeFrame(connectionId: string, resumed: boolean, extra: WelcomeExtra = {}): string {
   return JSON.stringify({ t: "welcome", v: PROTOCOL_VERSION, connectionId, resumed, ...extra });
 }
 

@@ -46,22 +46,24 @@ export class RoomStates {
 
   /**
    * Forgets a closed connection's tracker unless another open connection shares its scope.
-   * State of a connection without a user ends with it, so its rows are dropped in `writes`.
-   * A user's tracker whose changes are still waiting to commit lingers until they settle
-   * (see `sweep`), so that the user reconnecting meanwhile finds them.
+   * State of a connection without a user ends with its session (`ended`), so its rows are
+   * dropped in `writes`. A tracker whose changes are still waiting to commit lingers until
+   * they settle (see `sweep`), so that the user (or the session) coming back meanwhile
+   * finds them.
    */
   dropConnection(
     connection: ConnectionRecord,
     others: Iterable<ConnectionRecord>,
     writes: WriteSet | undefined,
     uncommitted: (tracker: StateTracker<any>) => boolean,
+    ended = true,
   ): void {
     const scope = stateScope(connection);
+    const endsWithIt = ended && connection.userId === undefined;
+    if (endsWithIt && this.def.options.connection) writes?.dropScope(scope);
     const tracker = this.#connections.get(scope);
     if (!tracker || sharedByOpen(scope, connection, others)) return;
-    if (connection.userId === undefined) {
-      writes?.dropScope(scope);
-    } else if (uncommitted(tracker)) {
+    if (!endsWithIt && uncommitted(tracker)) {
       this.#lingering.add(scope);
       return;
     }
@@ -100,6 +102,6 @@ function sharedByOpen(scope: string, except: ConnectionRecord | undefined, conne
   return false;
 }
 
-function stateScope(connection: ConnectionRecord): string {
+export function stateScope(connection: ConnectionRecord): string {
   return connection.userId !== undefined ? `u:${connection.userId}` : `c:${connection.id}`;
 }

@@ -26,6 +26,28 @@ export interface KvRecord {
   metadata: string | null;
 }
 
+/**
+ * An entry of the room's replay log: a frame that carries its sequence number, and who it
+ * was addressed to: `null` for every session of the room, `"+a,b"` for those sessions only,
+ * `"-a,b"` for every session but those.
+ */
+export interface LogRecord {
+  seq: number;
+  at: number;
+  to: string | null;
+  frame: string;
+}
+
+/**
+ * A resumable session as stored. A row with `secretHash` is written whole (a new or resumed
+ * session); without it only `channels` changes.
+ */
+export interface SessionWrite {
+  secretHash?: string;
+  userId?: string | null;
+  channels: string | null;
+}
+
 export class WriteSet {
   /** key → encoded value, or null for a delete. */
   readonly storage = new Map<string, string | null>();
@@ -39,6 +61,10 @@ export class WriteSet {
   readonly alarms = new Map<string, AlarmRecord | null>();
   /** namespace → (key → entry, or null for a delete). */
   readonly kv = new Map<string, Map<string, KvRecord | null>>();
+  /** Frames for the replay log, in sequence order. */
+  readonly log: LogRecord[] = [];
+  /** connection id → session row change, or null when the session ended. */
+  readonly sessions = new Map<string, SessionWrite | null>();
 
   isEmpty(): boolean {
     return (
@@ -47,13 +73,15 @@ export class WriteSet {
       this.state.size === 0 &&
       this.dropScopes.size === 0 &&
       this.alarms.size === 0 &&
-      this.kv.size === 0
+      this.kv.size === 0 &&
+      this.log.length === 0 &&
+      this.sessions.size === 0
     );
   }
 
   /** Number of rows this set writes; for stats. */
   size(): number {
-    let n = this.storage.size + this.alarms.size + this.dropScopes.size + (this.clearStorage ? 1 : 0);
+    let n = this.storage.size + this.alarms.size + this.dropScopes.size + (this.clearStorage ? 1 : 0) + this.log.length + this.sessions.size;
     for (const scope of this.state.values()) n += scope.size;
     for (const ns of this.kv.values()) n += ns.size;
     return n;
@@ -77,6 +105,12 @@ export class WriteSet {
     entries.set(key, record);
   }
 
+  setSession(connectionId: string, write: SessionWrite | null): void {
+    const earlier = this.sessions.get(connectionId);
+    // A channel change on top of a whole row keeps the row whole.
+    this.sessions.set(connectionId, write && earlier ? { ...earlier, ...write } : write);
+  }
+
   /** Applies `later` on top of this set, as if its writes came after ours. */
   absorb(later: WriteSet): void {
     if (later.clearStorage) {
@@ -92,6 +126,8 @@ export class WriteSet {
     for (const [namespace, entries] of later.kv) {
       for (const [key, record] of entries) this.setKv(namespace, key, record);
     }
+    for (const record of later.log) this.log.push(record);
+    for (const [id, write] of later.sessions) this.setSession(id, write);
   }
 }
 

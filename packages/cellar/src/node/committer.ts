@@ -56,6 +56,7 @@ export class Committer {
     private readonly limits: StorageLimits,
     private readonly log: Logger,
     private readonly alarmsChanged: () => void,
+    private readonly maxLogEntries = Infinity,
   ) {}
 
   request(instance: RoomInstance, store: NodeInstanceStore): void {
@@ -171,7 +172,7 @@ export class Committer {
   #applyShared(w: Work): boolean {
     try {
       const rowId = w.store.ensureRowId();
-      this.shared.apply(rowId, w.batch.writes);
+      this.shared.apply(rowId, w.batch.writes, this.maxLogEntries);
       w.store.checkSize(w.batch.writes, this.limits.maxInstanceBytes);
       const file = w.store.openSql;
       if (file && w.batch.sqlUsed) {

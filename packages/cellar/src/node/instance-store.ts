@@ -1,8 +1,8 @@
 import { join } from "node:path";
 import type { StorageLimits } from "../core/limits.js";
-import type { InstanceStore, StorageRange } from "../core/ports.js";
+import type { InstanceStore, StorageRange, StoredSession } from "../core/ports.js";
 import { StorageLimitError } from "../core/errors.js";
-import type { AlarmRecord, WriteSet } from "../core/write-set.js";
+import type { AlarmRecord, LogRecord, WriteSet } from "../core/write-set.js";
 import { decodeWrites } from "./sqlite/redo.js";
 import type { Durability, SharedDb } from "./sqlite/shared-db.js";
 import { SqlFile } from "./sqlite/sql-file.js";
@@ -47,6 +47,22 @@ export class NodeInstanceStore implements InstanceStore {
 
   ensureRowId(): number {
     return (this.#rowId ??= this.shared.ensureInstance(this.kind, this.name));
+  }
+
+  logHead(): { seq: number; floor: number } {
+    return this.#rowId === undefined ? { seq: 0, floor: 0 } : this.shared.logHead(this.#rowId);
+  }
+
+  replay(after: number, upTo: number): Array<Pick<LogRecord, "seq" | "to" | "frame">> {
+    return this.#rowId === undefined ? [] : this.shared.replay(this.#rowId, after, upTo);
+  }
+
+  session(connectionId: string): StoredSession | undefined {
+    return this.#rowId === undefined ? undefined : this.shared.session(this.#rowId, connectionId);
+  }
+
+  sessions(): StoredSession[] {
+    return this.#rowId === undefined ? [] : this.shared.sessions(this.#rowId);
   }
 
   readState(scope: string): Map<string, string> {

@@ -50,6 +50,13 @@ export interface ServerOptions {
   logLevel?: string;
   /** Lower storage limits (for tests, or stricter deployments); raising them is refused. */
   limits?: Partial<StorageLimits>;
+  /**
+   * How long a client whose connection dropped may resume its session and get the frames it
+   * missed (default 120,000 ms; 0 turns resume and the replay log off).
+   */
+  resumeWindowMs?: number;
+  /** Frames each instance keeps in its replay log at most (default 10,000). */
+  replayLogMaxEntries?: number;
 }
 
 export interface ResolvedOptions {
@@ -71,6 +78,8 @@ export interface ResolvedOptions {
   logger: PinoLogger | undefined;
   logLevel: string;
   limits: StorageLimits;
+  resumeWindowMs: number;
+  replayLogMaxEntries: number;
 }
 
 function fail(field: string, expected: string): never {
@@ -133,6 +142,8 @@ export function resolveOptions(options: ServerOptions): ResolvedOptions {
     logger: options.logger,
     logLevel: options.logLevel ?? "info",
     limits: resolveLimits(options.limits),
+    resumeWindowMs: number(options.resumeWindowMs, "resumeWindowMs", 0, 7 * 24 * 3_600_000, 120_000),
+    replayLogMaxEntries: number(options.replayLogMaxEntries, "replayLogMaxEntries", 1, 1e9, 10_000),
   };
 }
 

@@ -1,4 +1,4 @@
-import type { ConnectionRecord } from "../core/connection.js";
+import { decodeChannels, DetachedSession, type ConnectionRecord } from "../core/connection.js";
 import type { RoomDefinition } from "../core/define-room.js";
 import { RoomInstance, type InstanceEnv, type Task } from "../core/instance.js";
 import type { StorageLimits } from "../core/limits.js";
@@ -20,6 +20,8 @@ export class RoomSlot {
   /** This process hibernated the instance while connections stayed open: the next load runs onHibernationRestore. */
   hibernated = false;
   connections: Set<ConnectionRecord> | undefined = undefined;
+  /** Sessions stored by an earlier run of the server were added (on the first load). */
+  sessionsLoaded = false;
 
   constructor(
     readonly def: RoomDefinition<any, any>,
@@ -35,6 +37,7 @@ export interface RoomsOptions {
   durability: Durability;
   limits: StorageLimits;
   hibernateAfterMs: number;
+  resumeWindowMs: number;
   log: Logger;
   throttle: LogThrottle;
   now: () => number;
@@ -49,6 +52,8 @@ const NO_CONNECTIONS: ReadonlySet<ConnectionRecord> = new Set();
 /** Internal: every instance of the server, live or hibernated, by kind and id. */
 export class Rooms {
   readonly #slots = new Map<string, RoomSlot>();
+  /** Sessions whose socket went away, until they resume or expire. */
+  readonly #detached = new Map<DetachedSession, RoomSlot>();
   readonly #options: RoomsOptions;
   #closed = false;
 
@@ -83,11 +88,72 @@ export class Rooms {
     this.#forgetIfEmpty(slot);
   }
 
+  /** A resumable connection's socket went away: its session waits for a resume. */
+  detach(slot: RoomSlot, connection: ConnectionRecord): void {
+    const session = new DetachedSession(connection, this.#options.now());
+    (slot.connections ??= new Set()).add(session);
+    this.#detached.set(session, slot);
+  }
+
+  /** A session was resumed by another connection (or taken over): its old record goes. */
+  forgetSession(slot: RoomSlot, record: ConnectionRecord): void {
+    slot.connections?.delete(record);
+    if (record instanceof DetachedSession) this.#detached.delete(record);
+  }
+
+  /**
+   * Ends sessions that went away longer than the resume window ago: through the instance
+   * when it is live, straight in storage when not (no need to wake it for that).
+   */
+  expireSessions(): number {
+    const o = this.#options;
+    const cutoff = o.now() - o.resumeWindowMs;
+    let count = 0;
+    for (const [session, slot] of this.#detached) {
+      if (session.detachedAt > cutoff) continue;
+      this.#detached.delete(session);
+      this.removeConnection(slot, session);
+      count++;
+      if (slot.instance) {
+        this.dispatch(slot, { type: "expire", connection: session });
+      } else {
+        const rowId = o.shared.instanceId(slot.def.name, slot.id);
+        if (rowId !== undefined) o.shared.endSession(rowId, session.id, session.userId === undefined);
+      }
+    }
+    // Sessions stored by an earlier run, of instances that were not loaded since.
+    for (const row of o.shared.expiredSessions(cutoff, 1000)) {
+      const slot = this.#slots.get(`${row.kind}\u0000${row.name}`);
+      if (slot?.sessionsLoaded) continue;
+      o.shared.endSession(row.instance, row.connectionId, row.userId === null);
+      count++;
+    }
+    return count;
+  }
+
+  /** On an instance's first load in this process: the sessions an earlier run left, as detached. */
+  #loadSessions(slot: RoomSlot, store: NodeInstanceStore): void {
+    slot.sessionsLoaded = true;
+    if (this.#options.resumeWindowMs <= 0) return;
+    const known = new Set<string>();
+    for (const c of slot.connections ?? []) known.add(c.id);
+    for (const stored of store.sessions()) {
+      if (stored.detachedAt === undefined || known.has(stored.connectionId)) continue;
+      const session = new DetachedSession(
+        { id: stored.connectionId, meta: {}, userId: stored.userId, channels: decodeChannels(stored.channels) },
+        stored.detachedAt,
+      );
+      (slot.connections ??= new Set()).add(session);
+      this.#detached.set(session, slot);
+    }
+  }
+
   #instance(slot: RoomSlot): RoomInstance {
     if (slot.instance) return slot.instance;
     const o = this.#options;
     const store = new NodeInstanceStore(o.shared, slot.def.name, slot.id, o.dataDir, o.durability, o.limits);
     if (store.open()) o.alarmsChanged();
+    if (!slot.sessionsLoaded) this.#loadSessions(slot, store);
     const env: InstanceEnv = {
       def: slot.def,
       kind: slot.def.name,
@@ -98,6 +164,8 @@ export class Rooms {
       log: o.log,
       throttle: o.throttle,
       restoring: slot.hibernated,
+      resumeWindowMs: o.resumeWindowMs,
+      forgetSession: (record) => this.forgetSession(slot, record),
       now: o.now,
       newId: o.newId,
       connections: () => slot.connections ?? NO_CONNECTIONS,

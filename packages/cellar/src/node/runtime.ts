@@ -48,12 +48,14 @@ export function start(
   }
   shared.setMeta("clean_shutdown", "0");
   shared.purgeExpiredKv(now());
+  // Sessions of the last run are away since now; older ones and their anonymous state go.
+  shared.recoverSessions(now(), now() - o.resumeWindowMs);
 
   const kvStore: KvStore = {
     get: (namespace, key) => shared.kvGet(namespace, key, now()),
     list: (namespace, prefix, after, limit) => shared.kvList(namespace, prefix, after, limit, now()),
   };
-  const committer = new Committer(shared, o.limits, log, () => alarms.reschedule());
+  const committer = new Committer(shared, o.limits, log, () => alarms.reschedule(), o.replayLogMaxEntries);
   const rooms = new Rooms({
     shared,
     kvStore,
@@ -62,6 +64,7 @@ export function start(
     durability: o.durability,
     limits: o.limits,
     hibernateAfterMs: o.hibernateAfterMs,
+    resumeWindowMs: o.resumeWindowMs,
     log,
     throttle: new LogThrottle(10, now),
     now,
@@ -115,6 +118,13 @@ export function start(
   if (Number.isFinite(shortest)) every(Math.min(1000, Math.max(5, shortest / 4)), () => rooms.sweep());
   if (o.heartbeatIntervalMs > 0) every(o.heartbeatIntervalMs, () => sockets.heartbeat());
   every(60_000, () => shared.purgeExpiredKv(now()));
+  if (o.resumeWindowMs > 0) {
+    every(Math.max(50, Math.min(5000, o.resumeWindowMs / 4)), () => rooms.expireSessions());
+    // Frames older than the window plus a margin cannot be missed by a session still in it
+    // (a dead socket is found by the heartbeat well within the margin).
+    const keepMs = o.resumeWindowMs + Math.max(60_000, 2 * o.heartbeatIntervalMs);
+    every(Math.min(60_000, keepMs), () => shared.trimLogBefore(now() - keepMs));
+  }
   alarms.reschedule();
 
   /** Stops everything and closes the files; `clean` records an orderly stop (no recovery scan next start). */

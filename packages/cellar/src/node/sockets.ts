@@ -107,7 +107,7 @@ export class Sockets {
         c.handshakeTimer = undefined;
         const request = c.request!;
         c.request = undefined;
-        rooms.dispatch(c.slot, { type: "connect", connection: c, request, params: frame.params ?? {} });
+        rooms.dispatch(c.slot, { type: "connect", connection: c, request, params: frame.params ?? {}, resume: frame.resume });
       },
       event: (connection, event, data, id) => {
         const c = connection as NodeConnection;
@@ -149,10 +149,16 @@ export class Sockets {
       const wasOpen = connection.phase === "open";
       connection.phase = "closed";
       this.all.delete(connection);
+      // A resume took the session over: the room already saw this socket go.
+      if (connection.ended === "replaced") return o.rooms.removeConnection(slot, connection);
+      // The session ends when the room or the client closed it (1000); otherwise it waits
+      // for a resume (a dropped network, a restart, a page reload).
+      const ended = connection.ended === "closed" || code === CLOSE_CODES.NORMAL;
+      if (wasOpen && connection.resumable && !ended) o.rooms.detach(slot, connection);
       const def = slot.def.options;
       // Dispatch before removing: the queued task keeps the slot (and its instance) alive.
-      if (wasOpen && (def.onDisconnect || def.connection)) {
-        o.rooms.dispatch(slot, { type: "disconnect", connection, code, reason: reason.toString() });
+      if (wasOpen && (def.onDisconnect || def.connection || (ended && connection.resumable))) {
+        o.rooms.dispatch(slot, { type: "disconnect", connection, code, reason: reason.toString(), ended });
       }
       o.rooms.removeConnection(slot, connection);
     });

@@ -6,3 +6,5 @@ export { startTestServer, tempDataDir } from "./test-server.js";
 export type { TestServer, TestServerOptions } from "./test-server.js";
 export { announceListening, startServerProcess } from "./server-process.js";
 export type { ServerProcess, ServerProcessOptions } from "./server-process.js";
+export { startTcpProxy } from "./tcp-proxy.js";
+export type { TcpProxy } from "./tcp-proxy.js";

@@ -14,6 +14,8 @@ export function encodeWrites(writes: WriteSet): string {
     dropScopes: writes.dropScopes,
     alarms: writes.alarms,
     kv: writes.kv,
+    log: writes.log,
+    sessions: writes.sessions,
   });
 }
 
@@ -25,6 +27,8 @@ export function decodeWrites(text: string): WriteSet {
     dropScopes: WriteSet["dropScopes"];
     alarms: WriteSet["alarms"];
     kv: WriteSet["kv"];
+    log?: WriteSet["log"];
+    sessions?: WriteSet["sessions"];
   };
   const writes = new WriteSet();
   writes.clearStorage = data.clearStorage;
@@ -33,5 +37,7 @@ export function decodeWrites(text: string): WriteSet {
   for (const [scope, entries] of data.state) for (const [key, value] of entries) writes.setState(scope, key, value);
   for (const [id, alarm] of data.alarms) writes.alarms.set(id, alarm);
   for (const [namespace, entries] of data.kv) for (const [key, record] of entries) writes.setKv(namespace, key, record);
+  for (const record of data.log ?? []) writes.log.push(record);
+  for (const [id, write] of data.sessions ?? []) writes.sessions.set(id, write);
   return writes;
 }

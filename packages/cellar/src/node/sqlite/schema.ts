@@ -4,7 +4,7 @@
  * writes of many rooms commit in one transaction. An instance's SQL tables live in a file
  * of their own (see sql-file.ts). `user_version` numbers the layout.
  */
-export const SCHEMA_VERSION = 1;
+export const SCHEMA_VERSION = 2;
 
 export const SCHEMA = `
 CREATE TABLE IF NOT EXISTS meta (
@@ -20,6 +20,9 @@ CREATE TABLE IF NOT EXISTS instances (
   bytes INTEGER NOT NULL DEFAULT 0,
   -- last SQL-file commit whose other writes are applied here (see sql-file.ts)
   sql_turn INTEGER NOT NULL DEFAULT 0,
+  -- the replay log: last sequence number given, and the highest one trimmed away
+  seq INTEGER NOT NULL DEFAULT 0,
+  log_floor INTEGER NOT NULL DEFAULT 0,
   UNIQUE (kind, name)
 );
 
@@ -60,6 +63,30 @@ CREATE TABLE IF NOT EXISTS kv (
   PRIMARY KEY (namespace, key)
 ) WITHOUT ROWID;
 
+-- Frames a room emitted, for clients that resume (see docs/protocol.md). \`dest\` is NULL
+-- for every session, "+id,id" for those sessions only, "-id,id" for all but those.
+CREATE TABLE IF NOT EXISTS replay_log (
+  instance INTEGER NOT NULL,
+  seq INTEGER NOT NULL,
+  at INTEGER NOT NULL,
+  dest TEXT,
+  frame TEXT NOT NULL,
+  PRIMARY KEY (instance, seq)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS replay_log_at ON replay_log (at);
+
+-- Resumable sessions. detached_at is NULL while this process holds the session's socket
+-- (the time it went away is kept in memory), and set for every session at startup.
+CREATE TABLE IF NOT EXISTS sessions (
+  instance INTEGER NOT NULL,
+  conn_id TEXT NOT NULL,
+  secret_hash TEXT NOT NULL,
+  user_id TEXT,
+  channels TEXT,
+  detached_at INTEGER,
+  PRIMARY KEY (instance, conn_id)
+) WITHOUT ROWID;
+
 CREATE TRIGGER IF NOT EXISTS storage_insert AFTER INSERT ON storage BEGIN
   UPDATE instances SET bytes = bytes + octet_length(NEW.key) + octet_length(NEW.value) WHERE id = NEW.instance;
 END;
@@ -79,3 +106,11 @@ CREATE TRIGGER IF NOT EXISTS state_delete AFTER DELETE ON state BEGIN
   UPDATE instances SET bytes = bytes - octet_length(OLD.key) - octet_length(OLD.value) WHERE id = OLD.instance;
 END;
 `;
+
+/** Steps from one layout to the next; \`MIGRATIONS[v]\` takes layout v to v + 1. */
+export const MIGRATIONS: Record<number, string> = {
+  1: `
+ALTER TABLE instances ADD COLUMN seq INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE instances ADD COLUMN log_floor INTEGER NOT NULL DEFAULT 0;
+`,
+};

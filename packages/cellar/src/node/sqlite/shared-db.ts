@@ -5,8 +5,9 @@ import type { Statement } from "better-sqlite3";
 import { cellarError } from "../../core/errors.js";
 import type { StorageRange } from "../../core/ports.js";
 import { prefixEnd } from "../../core/storage-api.js";
-import type { AlarmRecord, KvRecord, WriteSet } from "../../core/write-set.js";
-import { SCHEMA, SCHEMA_VERSION } from "./schema.js";
+import type { AlarmRecord, KvRecord, LogRecord, WriteSet } from "../../core/write-set.js";
+import type { StoredSession } from "../../core/ports.js";
+import { MIGRATIONS, SCHEMA, SCHEMA_VERSION } from "./schema.js";
 
 export type Durability = "normal" | "full";
 
@@ -59,8 +60,12 @@ export class SharedDb {
       this.db.close();
       throw cellarError("INVALID_OPTION", `dataDir "${dataDir}" was written by a newer Cellar (layout ${version}, this one reads ${SCHEMA_VERSION})`);
     }
-    this.db.exec(SCHEMA);
-    this.db.pragma(`user_version = ${SCHEMA_VERSION}`);
+    this.db.transaction(() => {
+      // A new file (version 0) gets the whole layout; an older one is stepped forward first.
+      for (let v = version; v > 0 && v < SCHEMA_VERSION; v++) this.db.exec(MIGRATIONS[v]!);
+      this.db.exec(SCHEMA);
+      this.db.pragma(`user_version = ${SCHEMA_VERSION}`);
+    })();
     this.#s = prepareAll(this.db);
   }
 
@@ -134,6 +139,68 @@ export class SharedDb {
     this.#s.deferAlarm.run(dueAt, id);
   }
 
+  // Replay log and sessions of one instance
+
+  /** The last sequence number given, and the highest one trimmed from the log. */
+  logHead(instance: number): { seq: number; floor: number } {
+    const row = this.#s.logHead.get(instance) as { seq: number; log_floor: number } | undefined;
+    return { seq: row?.seq ?? 0, floor: row?.log_floor ?? 0 };
+  }
+
+  /** Log entries after `after`, up to `upTo`, in order. */
+  replay(instance: number, after: number, upTo: number): Array<Pick<LogRecord, "seq" | "to" | "frame">> {
+    return (this.#s.replay.all(instance, after, upTo) as Array<{ seq: number; dest: string | null; frame: string }>).map((row) => ({
+      seq: row.seq,
+      to: row.dest,
+      frame: row.frame,
+    }));
+  }
+
+  session(instance: number, connectionId: string): StoredSession | undefined {
+    const row = this.#s.session.get(instance, connectionId) as SessionRow | undefined;
+    return row ? toSession(row) : undefined;
+  }
+
+  sessions(instance: number): StoredSession[] {
+    return (this.#s.sessionsOf.all(instance) as SessionRow[]).map(toSession);
+  }
+
+  /** Ends a session outside any batch: its row, and its connection state if it had no user. */
+  endSession(instance: number, connectionId: string, dropAnonymousState: boolean): void {
+    this.db.transaction(() => {
+      this.#s.deleteSession.run(instance, connectionId);
+      if (dropAnonymousState) this.#s.dropScope.run(instance, `c:${connectionId}`);
+    })();
+  }
+
+  /**
+   * At startup: sessions whose sockets this process never held are away since now; those
+   * away since before `cutoff` are gone, with the connection state of anonymous ones and
+   * state no session owns any more.
+   */
+  recoverSessions(now: number, cutoff: number): void {
+    this.db.transaction(() => {
+      this.#s.deleteOldSessions.run(cutoff);
+      this.#s.detachSessions.run(now);
+      this.#s.dropOrphanScopes.run();
+    })();
+  }
+
+  /** Sessions away since before `cutoff`, for the periodic sweep. */
+  expiredSessions(cutoff: number, limit: number): Array<{ instance: number; kind: string; name: string; connectionId: string; userId: string | null }> {
+    return (this.#s.expiredSessions.all(cutoff, limit) as Array<{ instance: number; kind: string; name: string; conn_id: string; user_id: string | null }>).map(
+      (row) => ({ instance: row.instance, kind: row.kind, name: row.name, connectionId: row.conn_id, userId: row.user_id }),
+    );
+  }
+
+  /** Trims log entries older than `cutoff`, raising each instance's floor past them. */
+  trimLogBefore(cutoff: number): number {
+    return this.db.transaction(() => {
+      this.#s.raiseFloorsBefore.run(cutoff);
+      return this.#s.trimLogBefore.run(cutoff).changes;
+    })();
+  }
+
   // Alarms across instances
 
   dueAlarms(now: number, limit: number): DueAlarm[] {
@@ -178,9 +245,28 @@ export class SharedDb {
 
   // Writing a batch
 
-  /** Applies an instance's write set inside the caller's transaction. */
-  apply(instance: number, writes: WriteSet): void {
+  /**
+   * Applies an instance's write set inside the caller's transaction. The replay log keeps
+   * at most `maxLogEntries` entries per instance (trimmed in steps, not on every commit).
+   */
+  apply(instance: number, writes: WriteSet, maxLogEntries = Infinity): void {
     const s = this.#s;
+    if (writes.log.length > 0) {
+      for (const record of writes.log) s.putLog.run(instance, record.seq, record.at, record.to, record.frame);
+      const last = writes.log[writes.log.length - 1]!.seq;
+      s.setSeq.run(last, instance);
+      const step = Math.max(1, Math.ceil(maxLogEntries / 8));
+      const floor = last - maxLogEntries;
+      if (floor > 0 && Math.floor(floor / step) !== Math.floor((floor - writes.log.length) / step)) {
+        s.trimLog.run(instance, floor);
+        s.raiseFloor.run(floor, instance);
+      }
+    }
+    for (const [id, session] of writes.sessions) {
+      if (session === null) s.deleteSession.run(instance, id);
+      else if (session.secretHash !== undefined) s.putSession.run(instance, id, session.secretHash, session.userId ?? null, session.channels);
+      else s.setChannels.run(session.channels, instance, id);
+    }
     if (writes.clearStorage) s.clearStorage.run(instance);
     for (const [key, value] of writes.storage) {
       if (value === null) s.deleteStorage.run(instance, key);
@@ -254,6 +340,24 @@ function toAlarmRecord(row: AlarmRow): AlarmRecord {
   return { id: row.id, name: row.name, payload: row.payload, scheduledAt: row.scheduled_at, dueAt: row.due_at, attempt: row.attempt };
 }
 
+interface SessionRow {
+  conn_id: string;
+  secret_hash: string;
+  user_id: string | null;
+  channels: string | null;
+  detached_at: number | null;
+}
+
+function toSession(row: SessionRow): StoredSession {
+  return {
+    connectionId: row.conn_id,
+    secretHash: row.secret_hash,
+    userId: row.user_id ?? undefined,
+    channels: row.channels,
+    detachedAt: row.detached_at ?? undefined,
+  };
+}
+
 function prepareAll(db: Database.Database) {
   return {
     findInstance: db.prepare("SELECT id FROM instances WHERE kind = ? AND name = ?"),
@@ -295,6 +399,36 @@ function prepareAll(db: Database.Database) {
     ),
     kvDelete: db.prepare("DELETE FROM kv WHERE namespace = ? AND key = ?"),
     kvPurge: db.prepare("DELETE FROM kv WHERE expires_at IS NOT NULL AND expires_at <= ?"),
+    logHead: db.prepare("SELECT seq, log_floor FROM instances WHERE id = ?"),
+    replay: db.prepare("SELECT seq, dest, frame FROM replay_log WHERE instance = ? AND seq > ? AND seq <= ? ORDER BY seq"),
+    putLog: db.prepare("INSERT OR REPLACE INTO replay_log (instance, seq, at, dest, frame) VALUES (?, ?, ?, ?, ?)"),
+    setSeq: db.prepare("UPDATE instances SET seq = max(seq, ?) WHERE id = ?"),
+    trimLog: db.prepare("DELETE FROM replay_log WHERE instance = ? AND seq <= ?"),
+    raiseFloor: db.prepare("UPDATE instances SET log_floor = max(log_floor, ?) WHERE id = ?"),
+    raiseFloorsBefore: db.prepare(
+      `UPDATE instances SET log_floor = max(log_floor, old.last)
+       FROM (SELECT instance, max(seq) AS last FROM replay_log WHERE at < ? GROUP BY instance) AS old
+       WHERE instances.id = old.instance`,
+    ),
+    trimLogBefore: db.prepare("DELETE FROM replay_log WHERE at < ?"),
+    session: db.prepare("SELECT conn_id, secret_hash, user_id, channels, detached_at FROM sessions WHERE instance = ? AND conn_id = ?"),
+    sessionsOf: db.prepare("SELECT conn_id, secret_hash, user_id, channels, detached_at FROM sessions WHERE instance = ?"),
+    putSession: db.prepare(
+      `INSERT INTO sessions (instance, conn_id, secret_hash, user_id, channels, detached_at) VALUES (?, ?, ?, ?, ?, NULL)
+       ON CONFLICT (instance, conn_id) DO UPDATE SET secret_hash = excluded.secret_hash, user_id = excluded.user_id,
+         channels = excluded.channels, detached_at = NULL`,
+    ),
+    setChannels: db.prepare("UPDATE sessions SET channels = ? WHERE instance = ? AND conn_id = ?"),
+    deleteSession: db.prepare("DELETE FROM sessions WHERE instance = ? AND conn_id = ?"),
+    deleteOldSessions: db.prepare("DELETE FROM sessions WHERE detached_at IS NOT NULL AND detached_at < ?"),
+    detachSessions: db.prepare("UPDATE sessions SET detached_at = ? WHERE detached_at IS NULL"),
+    dropOrphanScopes: db.prepare(
+      "DELETE FROM state WHERE scope LIKE 'c:%' AND NOT EXISTS (SELECT 1 FROM sessions s WHERE s.instance = state.instance AND 'c:' || s.conn_id = state.scope)",
+    ),
+    expiredSessions: db.prepare(
+      `SELECT s.instance, i.kind, i.name, s.conn_id, s.user_id FROM sessions s JOIN instances i ON i.id = s.instance
+       WHERE s.detached_at IS NOT NULL AND s.detached_at < ? LIMIT ?`,
+    ),
     begin: db.prepare("BEGIN"),
     commit: db.prepare("COMMIT"),
     rollback: db.prepare("ROLLBACK"),
