@@ -9,15 +9,16 @@ import { runP1 } from "./scenarios/p1-fanout.js";
 import { runP2 } from "./scenarios/p2-durable-acks.js";
 import { runP3 } from "./scenarios/p3-wake.js";
 import { runP4 } from "./scenarios/p4-memory.js";
+import { runP5 } from "./scenarios/p5-reconnect-storm.js";
 
 /**
- * `npm run bench`: runs the P1–P4 scenarios of quality.md, prints one table of figures, each
+ * `npm run bench`: runs the P1–P5 scenarios of quality.md, prints one table of figures, each
  * against a baseline measured in the same run, and writes the results as JSON under
  * bench/results/. See bench/README.md.
  */
 
 type Scenario = (settings: Settings) => Promise<{ rows: Row[] } & Record<string, unknown>>;
-const RUNNERS: Record<(typeof SCENARIOS)[number], Scenario> = { P1: runP1, P2: runP2, P3: runP3, P4: runP4 };
+const RUNNERS: Record<(typeof SCENARIOS)[number], Scenario> = { P1: runP1, P2: runP2, P3: runP3, P4: runP4, P5: runP5 };
 
 const resultsDir = fileURLToPath(new URL("./results/", import.meta.url));
 const stamp = new Date().toISOString().replace(/[:.]/g, "-");

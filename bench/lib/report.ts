@@ -16,7 +16,7 @@ export interface Row {
   samples?: { baseline?: number[]; value: number[]; ratio?: number[] };
 }
 
-export type Unit = "us" | "per-s" | "bytes";
+export type Unit = "us" | "ms" | "per-s" | "bytes" | "count";
 
 export interface Target {
   /** ratio must be ≤ max (or ≥ min) to pass. */
@@ -58,10 +58,14 @@ export function formatValue(value: number, unit: Unit): string {
   switch (unit) {
     case "us":
       return value >= 1000 ? `${(value / 1000).toFixed(2)} ms` : `${value.toFixed(value < 100 ? 2 : 0)} µs`;
+    case "ms":
+      return value >= 1000 ? `${(value / 1000).toFixed(2)} s` : `${value.toFixed(0)} ms`;
     case "per-s":
       return value >= 1000 ? `${(value / 1000).toFixed(1)}k/s` : `${value.toFixed(0)}/s`;
     case "bytes":
       return value >= 10_240 ? `${(value / 1024).toFixed(1)} KiB` : `${value.toFixed(0)} B`;
+    case "count":
+      return value.toLocaleString("en-US", { maximumFractionDigits: 0 });
   }
 }
 

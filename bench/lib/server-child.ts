@@ -18,6 +18,8 @@ export interface ServerChild {
   heapUsed(): Promise<number>;
   /** Closes the server and waits for the process to exit. */
   stop(): Promise<void>;
+  /** Sends `signal` (default SIGKILL: a crash, nothing flushed) and waits for the process to exit. */
+  kill(signal?: NodeJS.Signals): Promise<void>;
 }
 
 export interface ChildOptions {
@@ -96,6 +98,10 @@ function wrap(name: string, url: string, child: ChildProcess, exited: Promise<vo
       await call("exit").catch(() => {});
       await exited;
       clearTimeout(timer);
+    },
+    async kill(signal = "SIGKILL") {
+      if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+      await exited;
     },
   };
 }

@@ -10,17 +10,24 @@ export interface Settings {
   p2: { clients: number };
   p3: { samples: number; rooms: number };
   p4: { n: number; reps: number };
+  /**
+   * P5 reconnect storm: `rooms` × `perRoom` CellarClients (one writer per room among them);
+   * each writer sends `messagesPerSecond` lines, one request at a time; the server is killed
+   * `killAfterMs` (+ up to 500 ms at random) after the writers start; after every client
+   * resumed, each writer sends `linesAfterResume` more.
+   */
+  p5: { rooms: number; perRoom: number; messagesPerSecond: number; killAfterMs: number; linesAfterResume: number };
   /** How server processes start: `--profile` adds a CPU profile dir, `--tsx` runs them under tsx. */
   child: { cpuProfDir?: string; tsx?: boolean };
   log(line: string): void;
 }
 
-export const SCENARIOS = ["P1", "P2", "P3", "P4"] as const;
+export const SCENARIOS = ["P1", "P2", "P3", "P4", "P5"] as const;
 
 const USAGE = `Usage: npm run bench -- [--quick] [--only=P1,P3] [--profile] [--offered=40000] [--tsx]
   --quick       short run (1 repetition, short windows, smaller N)
   --only=…      run only these scenarios (${SCENARIOS.join(", ")})
-  --profile     write CPU profiles of the server processes (P1-P3) and print the hottest functions
+  --profile     write CPU profiles of the server processes (P1-P3, and P5's restarted server) and print the hottest functions
   --offered=N   P1 offered load in deliveries/s (default 40000)
   --tsx         run the servers under tsx, as the tests do (adds keepNames overhead; see lib/ts-hooks.mjs)`;
 
@@ -53,6 +60,8 @@ export function parseSettings(argv: readonly string[], profileDir: string): Sett
     p2: { clients: 50 },
     p3: { samples: quick ? 60 : 200, rooms: 4 },
     p4: { n: quick ? 2000 : 5000, reps: quick ? 1 : 2 },
+    // Same size in a quick run: the target is defined at 1,000 clients.
+    p5: { rooms: 50, perRoom: 20, messagesPerSecond: 20, killAfterMs: quick ? 1000 : 2000, linesAfterResume: 10 },
     child: { ...(flags.has("profile") ? { cpuProfDir: profileDir } : {}), ...(flags.has("tsx") ? { tsx: true } : {}) },
     log: (line) => process.stderr.write(`  ${line}\n`),
   };

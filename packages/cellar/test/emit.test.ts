@@ -86,7 +86,7 @@ describe("ctx.emit targets", () => {
     const closed = new Promise((resolve) => ana.once("$close", resolve));
     // The ack still reaches the sender: it goes out before the close.
     await ana.request("kick");
-    expect(await closed).toEqual({ code: 4000, reason: "kicked" });
+    expect(await closed).toEqual({ code: 4000, reason: "kicked", final: true });
     expect(got).toEqual([["bye"]]);
   });
 });

@@ -56,16 +56,24 @@ interface Pending {
   sentOn: number;
 }
 
-/** Close codes after which the client does not reconnect (see docs/protocol.md). */
-const FINAL_CODES: ReadonlySet<number> = new Set([
-  CLOSE_CODES.NORMAL,
-  CLOSE_CODES.BAD_HANDSHAKE,
-  CLOSE_CODES.UNAUTHORIZED,
-  CLOSE_CODES.FORBIDDEN,
-]);
-
 /** Local close codes for sockets the client gave up on (never sent by a server). */
 const GAVE_UP = { TIMEOUT: 4000, SILENT: 4001 } as const;
+
+/** Application codes (3000–4999) after which the client still reconnects. */
+const RETRIED_APP_CODES: ReadonlySet<number> = new Set([
+  CLOSE_CODES.HANDSHAKE_TIMEOUT,
+  CLOSE_CODES.SESSION_REPLACED,
+  CLOSE_CODES.RATE_LIMITED,
+]);
+
+/**
+ * Whether a close code ends the client for good (see docs/protocol.md): 1000 (the room or
+ * the client ended the session), handshake and auth refusals (4400, 4401, 4403), and any
+ * other code a room chose when closing a connection (3000–4999).
+ */
+export function isFinalClose(code: number): boolean {
+  return code === CLOSE_CODES.NORMAL || (code >= 3000 && code <= 4999 && !RETRIED_APP_CODES.has(code));
+}
 
 /**
  * A client of one room instance. It reconnects after a lost connection (backoff with
@@ -175,10 +183,11 @@ export class CellarClient {
     } catch {
       // Closing a socket that is still connecting may throw in some implementations.
     }
-    this.#onClosed(code, reason);
+    this.#onClosed(code, reason, true);
   }
 
-  #onClosed(code: number, reason: string): void {
+  /** A socket closed (`local`: the client gave up on it, the code is the client's own). */
+  #onClosed(code: number, reason: string, local = false): void {
     clearTimeout(this.#connectTimer);
     clearInterval(this.#pingTimer);
     this.#pingTimer = undefined;
@@ -190,7 +199,7 @@ export class CellarClient {
       // start a session of our own rather than take it back.
       this.#forgetSession();
     }
-    const final = FINAL_CODES.has(code) || this.#reconnect === undefined || this.#attempt >= this.#reconnect.maxAttempts;
+    const final = (!local && isFinalClose(code)) || this.#reconnect === undefined || this.#attempt >= this.#reconnect.maxAttempts;
     this.#fire("$close", { code, reason, final });
     if (final) return this.#shutDown(new CellarError("CONNECTION_CLOSED", `Connection closed (${code}${reason ? ` ${reason}` : ""})`));
     this.#setState("reconnecting");
@@ -269,6 +278,11 @@ export class CellarClient {
         return this.#fire("$error", error);
       }
       case "pong":
+        // Everything up to the room's committed number that was for us has arrived.
+        if (frame.seq !== undefined && this.#replayLeft === 0 && frame.seq > this.#lastSeq) {
+          this.#lastSeq = frame.seq;
+          this.#save();
+        }
         return this.#fire("$pong", undefined);
     }
   }

@@ -216,7 +216,7 @@ export class RoomInstance implements InvocationHost {
     const { def } = this.env;
     let hookFailure: unknown;
     try {
-      this.#seq = (await this.env.store.logHead()).seq;
+      this.#seq = this.gate.committedSeq = (await this.env.store.logHead()).seq;
       await this.#states.loadRoom();
       for (const connection of this.env.connections()) {
         if (connection.phase === "open") await this.#states.loadConnection(connection);
@@ -360,8 +360,8 @@ export class RoomInstance implements InvocationHost {
     const { def } = this.env;
     let match = resume && this.sequencer ? await this.#findSession(resume) : undefined;
     // A fresh session's secret, made before the hooks run so nothing awaits after them.
-    const secret = match ? undefined : randomToken();
-    const secretHash = match ? match.stored.secretHash : await sha256(secret!);
+    const secret = match || !this.sequencer ? undefined : randomToken();
+    const secretHash = match ? match.stored.secretHash : secret === undefined ? "" : await sha256(secret);
     if (connection.phase !== "connecting") return;
     if (match?.record.phase === "open") {
       // The session's old socket is still open (its client saw it fail first): this

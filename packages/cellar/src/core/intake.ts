@@ -1,11 +1,13 @@
 import type { ConnectionRecord } from "./connection.js";
 import { CLOSE_CODES } from "./error-codes.js";
 import { cellarError, CellarError, toClientError } from "./errors.js";
-import { errorFrame, parseClientFrame, PONG_FRAME, PROTOCOL_VERSION, type ClientFrame } from "./protocol.js";
+import { errorFrame, parseClientFrame, pongFrame, PROTOCOL_VERSION, type ClientFrame } from "./protocol.js";
 
 /** What the intake needs from its host. */
 export interface IntakeHost {
   now(): number;
+  /** The room's committed sequence number, when known without waking it (for `pong`). */
+  committedSeq(connection: ConnectionRecord): number | undefined;
   /** Whether the connection's room kind handles `event` (or has a `"*"` handler). */
   handles(connection: ConnectionRecord, event: string): boolean;
   /** A valid handshake: queue the connect (authenticate, onConnect) in the room. */
@@ -34,7 +36,7 @@ export function takeTextFrame(host: IntakeHost, connection: ConnectionRecord, te
   }
   switch (frame.t) {
     case "ping":
-      return connection.send(PONG_FRAME);
+      return connection.send(pongFrame(connection.phase === "open" ? host.committedSeq(connection) : undefined));
     case "hello":
       if (connection.phase !== "handshake") {
         host.refused("bad");

@@ -40,6 +40,8 @@ export class Batch {
 export class OutputGate {
   #pending: Batch | undefined = undefined;
   #inFlight: Batch | undefined = undefined;
+  /** The highest sequence number committed to the replay log (set by the host at load). */
+  committedSeq = 0;
 
   constructor(
     private readonly requestCommit: () => void,
@@ -102,6 +104,8 @@ export class OutputGate {
 
   succeeded(batch: Batch): void {
     this.#inFlight = undefined;
+    const log = batch.writes.log;
+    if (log.length > 0) this.committedSeq = log[log.length - 1]!.seq;
     for (const [tracker, changes] of batch.stateChanges) tracker.markCommitted(changes);
     deliverAll(batch);
     const next = this.#pending;

@@ -27,7 +27,7 @@ export type ServerFrame =
   | { t: "event"; event: string; data?: unknown; seq?: number }
   | { t: "ack"; id: number; data?: unknown; seq?: number }
   | { t: "error"; id?: number; event?: string; code: string; message: string }
-  | { t: "pong" };
+  | { t: "pong"; seq?: number };
 
 /** Keys that could reach an object's prototype if a handler merged the payload. */
 const FORBIDDEN_KEYS = new Set(["__proto__", "constructor", "prototype"]);
@@ -140,6 +140,15 @@ export function errorFrame(error: ClientError, context: { id?: number; event?: s
 }
 
 export const PONG_FRAME = '{"t":"pong"}';
+
+/**
+ * A pong that tells the room's committed sequence number: every frame up to it addressed to
+ * this connection has been sent before the pong, so a client may move its `lastSeq` there
+ * (a quiet client in a busy room then resumes from a recent number).
+ */
+export function pongFrame(seq: number | undefined): string {
+  return seq === undefined ? PONG_FRAME : `{"t":"pong","seq":${seq}}`;
+}
 
 export interface WelcomeExtra {
   /** Present when the session can be resumed: send it back in `hello.resume`. */

@@ -20,6 +20,8 @@ export class RoomSlot {
   /** This process hibernated the instance while connections stayed open: the next load runs onHibernationRestore. */
   hibernated = false;
   connections: Set<ConnectionRecord> | undefined = undefined;
+  /** The instance's committed sequence number, kept while it hibernates (for pongs). */
+  committedSeq: number | undefined = undefined;
   /** Sessions stored by an earlier run of the server were added (on the first load). */
   sessionsLoaded = false;
 
@@ -203,6 +205,7 @@ export class Rooms {
   /** Drops an idle instance from memory; its connections stay open. */
   hibernate(slot: RoomSlot): boolean {
     if (!slot.instance?.isIdle()) return false;
+    slot.committedSeq = slot.instance.gate.committedSeq;
     slot.instance = undefined;
     slot.store?.close();
     slot.store = undefined;

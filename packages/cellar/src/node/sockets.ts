@@ -100,6 +100,11 @@ export class Sockets {
     this.#intake = {
       now: options.now,
       closing: options.closing,
+      committedSeq: (connection) => {
+        const slot = (connection as NodeConnection).slot;
+        if (!slot.instance?.sequencer) return slot.instance ? undefined : slot.committedSeq;
+        return slot.instance.gate.committedSeq;
+      },
       handles: (connection, event) => (connection as NodeConnection).slot.def.handlerFor(event) !== undefined,
       hello: (connection, frame) => {
         const c = connection as NodeConnection;
