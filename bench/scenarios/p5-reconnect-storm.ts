@@ -23,7 +23,20 @@ import { median, percentile, sleep } from "../lib/stats.js";
  * re-sends them.
  */
 
-const WS = WebSocket as unknown as WebSocketConstructor;
+const SOCKLOG: any[] = ((globalThis as any).__socklog = []);
+class LoggedWS extends WebSocket {
+  constructor(url: string) {
+    super(url);
+    const rec: any = { created: performance.timeOrigin + performance.now() };
+    SOCKLOG.push(rec);
+    this.on("upgrade", () => (rec.upgrade = performance.timeOrigin + performance.now()));
+    this.on("open", () => (rec.open = performance.timeOrigin + performance.now()));
+    this.on("error", (e: any) => { rec.error = performance.timeOrigin + performance.now(); rec.code = e.code; });
+    this.on("close", () => (rec.close = performance.timeOrigin + performance.now()));
+    this.once("message", () => (rec.msg = performance.timeOrigin + performance.now()));
+  }
+}
+const WS = LoggedWS as unknown as WebSocketConstructor;
 /** Milliseconds since the epoch with sub-ms precision, comparable across processes of this machine. */
 const wallClock = () => performance.timeOrigin + performance.now();
 /** How long clients get to resume, and to receive the last lines, before the rep gives up on them. */
@@ -61,6 +74,8 @@ interface Rep {
   /** SIGKILL sent → new process listening, and the new process's own start → listening, in ms. */
   restartMs: number;
   bootMs: number;
+  /** Listening → last client back, and the CPU share each process used from just after listening until then (1 = a core). */
+  storm: { ms: number; serverCpu: number; generatorCpu: number };
   /** Per client, ms from listening to `$resumed` (Infinity: resynced or never resumed). */
   resumeMs: number[];
   resynced: number;
@@ -98,7 +113,7 @@ export async function runP5(settings: Settings): Promise<{ rows: Row[]; reps: Re
       `P5 rep ${rep + 1}: restart ${r.restartMs.toFixed(0)} ms (process boot ${r.bootMs.toFixed(0)} ms); ` +
         `resumed ${finite.length}/${r.clients}, after listening p50 ${fmt(percentile(r.resumeMs, 50))} p99 ${fmt(percentile(r.resumeMs, 99))} ` +
         `max ${fmt(Math.max(...r.resumeMs))}; handshake p50 ${fmt(percentile(r.handshakeMs, 50))} p99 ${fmt(percentile(r.handshakeMs, 99))}; ` +
-        `retries ${JSON.stringify(r.attemptsHistogram)}; resynced ${r.resynced}; ` +
+        `retries ${JSON.stringify(r.attemptsHistogram)}; CPU while they came back: server ${pct(r.storm.serverCpu)}, clients ${pct(r.storm.generatorCpu)}; resynced ${r.resynced}; ` +
         `${r.writersInFlightAtKill} writer requests in flight at the kill, ${r.replayedFrames} frames replayed to ${r.clientsWithReplay} clients; ` +
         `${r.linesCommitted} lines, lost ${r.lost}, duplicates ${r.duplicates}, out of order ${r.outOfOrder}, unaccounted ${r.unaccountedLines}` +
         (r.writerErrors.length > 0 ? `; writer errors ${r.writerErrors.join(", ")}` : "") +
@@ -108,6 +123,7 @@ export async function runP5(settings: Settings): Promise<{ rows: Row[]; reps: Re
   return { rows: rows(reps, settings), reps };
 }
 
+const pct = (share: number) => `${(share * 100).toFixed(0)}%`;
 const fmt = (ms: number) => (Number.isFinite(ms) ? `${ms.toFixed(0)} ms` : "never");
 
 async function runRep(settings: Settings): Promise<Rep> {
@@ -182,8 +198,19 @@ async function runRep(settings: Settings): Promise<Rep> {
     server = await startServerChild("cellar", "resume-server.ts", { ...child, config: { dataDir, port } });
     const { processStartedAt, listeningAt } = await server.call<{ processStartedAt: number; listeningAt: number }>("startup");
 
+    // CPU of both sides while the clients come back: who is the bottleneck of the storm.
+    const serverCpu0 = await server.cpuMicros();
+    const generatorCpu0 = process.cpuUsage();
+    const cpuFrom = wallClock();
     const settled = (m: Member) => m.resumedAt !== undefined || m.resyncedAt !== undefined;
     await until(() => members.every(settled), RESUME_DEADLINE_MS);
+    const cpuSeconds = (wallClock() - cpuFrom) / 1000;
+    const generatorCpu = process.cpuUsage(generatorCpu0);
+    const storm = {
+      ms: Math.max(...members.map((m) => (m.resumedAt ?? m.resyncedAt ?? Infinity) - listeningAt)),
+      serverCpu: ((await server.cpuMicros()) - serverCpu0) / 1e6 / cpuSeconds,
+      generatorCpu: (generatorCpu.user + generatorCpu.system) / 1e6 / cpuSeconds,
+    };
 
     // A few more lines from every writer, then stop and read N from each room.
     const ackedAtResume = writers.map((w) => w.acked.length);
@@ -203,6 +230,8 @@ async function runRep(settings: Settings): Promise<Rep> {
       const last = m.retries.filter((r) => r.at < m.resumedAt!).at(-1);
       if (!last) continue;
       handshakeMs.push(m.resumedAt - Math.max(last.at + last.delayMs, listeningAt));
+      (globalThis as any).__tl ??= [];
+      (globalThis as any).__tl.push([last.at + last.delayMs - listeningAt, m.resumedAt - listeningAt, last.attempt, m.retries.map((r) => [r.at - listeningAt, r.delayMs, r.code])]);
       attemptsHistogram[last.attempt] = (attemptsHistogram[last.attempt] ?? 0) + 1;
     }
     let lost = 0;
@@ -234,6 +263,9 @@ async function runRep(settings: Settings): Promise<Rep> {
       clients: members.length,
       restartMs: listeningAt - killedAt,
       bootMs: listeningAt - processStartedAt,
+      storm,
+      tl: (globalThis as any).__tl,
+      socklog: SOCKLOG.filter((r) => r.created > killedAt).map((r) => Object.fromEntries(Object.entries(r).map(([k, v]) => [k, typeof v === "number" ? Math.round(v - listeningAt) : v]))),
       resumeMs,
       resynced: members.filter((m) => m.resyncedAt !== undefined).length,
       notResumed: members.filter((m) => !settled(m)).length,

@@ -20,8 +20,8 @@ CREATE TABLE IF NOT EXISTS instances (
   bytes INTEGER NOT NULL DEFAULT 0,
   -- last SQL-file commit whose other writes are applied here (see sql-file.ts)
   sql_turn INTEGER NOT NULL DEFAULT 0,
-  -- the replay log: last sequence number given, and the highest one trimmed away
-  seq INTEGER NOT NULL DEFAULT 0,
+  -- the highest sequence number trimmed from the replay log (the last one given when the
+  -- log is empty)
   log_floor INTEGER NOT NULL DEFAULT 0,
   UNIQUE (kind, name)
 );
@@ -110,7 +110,6 @@ END;
 /** Steps from one layout to the next; \`MIGRATIONS[v]\` takes layout v to v + 1. */
 export const MIGRATIONS: Record<number, string> = {
   1: `
-ALTER TABLE instances ADD COLUMN seq INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE instances ADD COLUMN log_floor INTEGER NOT NULL DEFAULT 0;
 `,
 };

@@ -141,10 +141,15 @@ export class SharedDb {
 
   // Replay log and sessions of one instance
 
-  /** The last sequence number given, and the highest one trimmed from the log. */
+  /**
+   * The last sequence number given, and the highest one trimmed from the log. The last
+   * number is the newest row's, or the floor when every row was trimmed: no counter to
+   * update on each commit.
+   */
   logHead(instance: number): { seq: number; floor: number } {
-    const row = this.#s.logHead.get(instance) as { seq: number; log_floor: number } | undefined;
-    return { seq: row?.seq ?? 0, floor: row?.log_floor ?? 0 };
+    const row = this.#s.logHead.get(instance, instance) as { last: number | null; log_floor: number } | undefined;
+    const floor = row?.log_floor ?? 0;
+    return { seq: Math.max(floor, row?.last ?? 0), floor };
   }
 
   /** Log entries after `after`, up to `upTo`, in order. */
@@ -254,7 +259,6 @@ export class SharedDb {
     if (writes.log.length > 0) {
       for (const record of writes.log) s.putLog.run(instance, record.seq, record.at, record.to, record.frame);
       const last = writes.log[writes.log.length - 1]!.seq;
-      s.setSeq.run(last, instance);
       const step = Math.max(1, Math.ceil(maxLogEntries / 8));
       const floor = last - maxLogEntries;
       if (floor > 0 && Math.floor(floor / step) !== Math.floor((floor - writes.log.length) / step)) {
@@ -399,10 +403,9 @@ function prepareAll(db: Database.Database) {
     ),
     kvDelete: db.prepare("DELETE FROM kv WHERE namespace = ? AND key = ?"),
     kvPurge: db.prepare("DELETE FROM kv WHERE expires_at IS NOT NULL AND expires_at <= ?"),
-    logHead: db.prepare("SELECT seq, log_floor FROM instances WHERE id = ?"),
+    logHead: db.prepare("SELECT (SELECT max(seq) FROM replay_log WHERE instance = ?) AS last, log_floor FROM instances WHERE id = ?"),
     replay: db.prepare("SELECT seq, dest, frame FROM replay_log WHERE instance = ? AND seq > ? AND seq <= ? ORDER BY seq"),
     putLog: db.prepare("INSERT OR REPLACE INTO replay_log (instance, seq, at, dest, frame) VALUES (?, ?, ?, ?, ?)"),
-    setSeq: db.prepare("UPDATE instances SET seq = max(seq, ?) WHERE id = ?"),
     trimLog: db.prepare("DELETE FROM replay_log WHERE instance = ? AND seq <= ?"),
     raiseFloor: db.prepare("UPDATE instances SET log_floor = max(log_floor, ?) WHERE id = ?"),
     raiseFloorsBefore: db.prepare(
