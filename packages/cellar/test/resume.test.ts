@@ -1,11 +1,22 @@
-import { afterEach, describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it, vi } from "vitest";
+import { WebSocket } from "ws";
+import { CellarClient as Client, memoryStore, type ClientOptions, type WebSocketConstructor } from "cellar/client";
 import type { CellarClient } from "cellar/client";
 import { startTcpProxy, startTestServer, type TcpProxy, type TestServer } from "cellar/testing";
-import { feed } from "./fixtures/resume-rooms.js";
+import { feed, holds, resumeRooms } from "./fixtures/resume-rooms.js";
+
+/*
+ * Resume through a TCP proxy that a test breaks on purpose: the client must get exactly the
+ * frames it missed (compared with what a directly connected observer received), in order,
+ * once; requests in flight settle once; the session keeps its id, channels and user state.
+ */
 
 let t: TestServer | undefined;
 let proxy: TcpProxy | undefined;
+let extra: Array<{ close(): unknown }> = [];
 afterEach(async () => {
+  for (const item of extra) await item.close();
+  extra = [];
   await proxy?.close();
   await t?.close();
   t = proxy = undefined;
@@ -52,5 +63,344 @@ describe("resume through a severed connection", () => {
     await until(() => seen.length >= 11);
     expect(seen).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11]);
     client.close();
+  });
+});
+
+const WS = WebSocket as unknown as WebSocketConstructor;
+const fast = { initialDelayMs: 10, maxDelayMs: 50 };
+
+async function serve(options: { replayLogMaxEntries?: number } = {}): Promise<TestServer> {
+  // Writers send as fast as the room answers: no rate limit in the way.
+  t = await startTestServer({ rooms: resumeRooms, rateLimit: { eventsPerSecond: 1e6, burst: 1e6 }, ...options });
+  proxy = await startTcpProxy(t.server.port);
+  return t;
+}
+
+/** A client whose every socket goes through the proxy. */
+function viaProxy(kind: string, id: string, options: ClientOptions = {}): CellarClient {
+  const client = new Client(proxy!.via(t!.server.roomUrl(kind, id)), { WebSocket: WS, reconnect: fast, ...options });
+  extra.push(client);
+  return client;
+}
+
+/** Every payload of `event` the client fires from now on. */
+function record<T = any>(client: CellarClient, event: string): T[] {
+  const seen: T[] = [];
+  client.on(event, (data: T) => seen.push(data));
+  return seen;
+}
+
+/** The next `event`; fails (instead of hanging) when it does not come in time. */
+function next<T = any>(client: CellarClient, event: string, timeoutMs = 5_000): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const listener = (data: T) => {
+      clearTimeout(timer);
+      client.off(event, listener);
+      resolve(data);
+    };
+    const timer = setTimeout(() => {
+      client.off(event, listener);
+      reject(new Error(`no ${event} within ${timeoutMs} ms (state ${client.state})`));
+    }, timeoutMs);
+    client.on(event, listener);
+  });
+}
+
+function waitFor(check: () => void, timeout = 5_000): Promise<void> {
+  return vi.waitFor(check, { timeout, interval: 5 });
+}
+
+const range = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => from + i);
+
+/** Requests `say` back to back (the room broadcasts each line) until stopped; resolves with the last line. */
+function pump(writer: CellarClient): { stop(): Promise<number> } {
+  let running = true;
+  let last = 0;
+  const done = (async () => {
+    while (running) last = (await writer.request("say")) as number;
+  })();
+  return {
+    async stop() {
+      running = false;
+      await done;
+      return last;
+    },
+  };
+}
+
+describe("resume while a writer keeps broadcasting", () => {
+  it("after each drop the client gets exactly what a directly connected observer got: in order, no gap, no duplicate", async () => {
+    await serve();
+    const observer = await t!.connect("feed", "live");
+    const expected = lines(observer);
+    const client = viaProxy("feed", "live");
+    await client.waitForConnection();
+    const id = client.connectionId;
+    const seen = lines(client);
+    const resumes = record<{ replayed: number }>(client, "$resumed");
+    const writer = await t!.connect("feed", "live");
+    const writing = pump(writer);
+
+    for (let drop = 0; drop < 4; drop++) {
+      const before = seen.length;
+      await waitFor(() => expect(seen.length).toBeGreaterThanOrEqual(before + 20));
+      // Even drops: the network is back at once (the reconnect races the stream). Odd
+      // drops: it stays down while the observer gets 30 more lines.
+      if (drop % 2 === 1) proxy!.refuse();
+      proxy!.sever();
+      if (drop % 2 === 1) {
+        const observed = expected.length;
+        await waitFor(() => expect(expected.length).toBeGreaterThanOrEqual(observed + 30));
+        proxy!.accept();
+      }
+      await waitFor(() => expect(resumes).toHaveLength(drop + 1));
+    }
+    const before = seen.length;
+    await waitFor(() => expect(seen.length).toBeGreaterThanOrEqual(before + 20));
+    const last = await writing.stop();
+    await waitFor(() => expect(seen.at(-1)).toBe(last));
+    await waitFor(() => expect(expected.at(-1)).toBe(last));
+
+    expect(expected).toEqual(range(1, last));
+    expect(seen).toEqual(expected);
+    expect(client.connectionId).toBe(id);
+    // While the network was down the client missed lines: they came by replay.
+    expect(resumes[1]!.replayed).toBeGreaterThanOrEqual(30);
+    expect(resumes[3]!.replayed).toBeGreaterThanOrEqual(30);
+  });
+
+  it("a stalled socket: pings go unanswered, the client resumes on a new socket while the server still holds the old one (closed with 4409)", async () => {
+    await serve();
+    // The network path changes (the old one goes silent, as after a Wi-Fi switch): new
+    // sockets go straight to the server while the proxy holds the old one, still open.
+    let route = (url: string) => proxy!.via(url);
+    class RoutedWebSocket extends WebSocket {
+      constructor(url: string) {
+        super(route(url));
+      }
+    }
+    const observer = await t!.connect("feed", "stall");
+    const expected = lines(observer);
+    const client = new Client(t!.server.roomUrl("feed", "stall"), {
+      WebSocket: RoutedWebSocket as unknown as WebSocketConstructor,
+      pingIntervalMs: 100,
+      reconnect: fast,
+    });
+    extra.push(client);
+    await client.waitForConnection();
+    const id = client.connectionId!;
+    const seen = lines(client);
+    const closes = record<{ code: number; final: boolean }>(client, "$close");
+    const writer = await t!.connect("feed", "stall");
+    const writing = pump(writer);
+    await waitFor(() => expect(seen.length).toBeGreaterThanOrEqual(20));
+
+    proxy!.stall();
+    route = (url) => url;
+    const resumed = await next<{ replayed: number }>(client, "$resumed");
+    // The client gave up on the silent socket itself (local code 4001)…
+    expect(closes).toEqual([{ code: 4001, reason: "no answer to ping", final: false }]);
+    // …while the server still had it open: the resume took the session over and the room
+    // saw the old socket go with 4409.
+    expect(proxy!.open).toBe(1);
+    expect(await writer.request("disconnects")).toEqual([{ id, code: 4409 }]);
+    expect(client.connectionId).toBe(id);
+    expect(resumed.replayed).toBeGreaterThan(0);
+
+    const before = seen.length;
+    await waitFor(() => expect(seen.length).toBeGreaterThanOrEqual(before + 20));
+    const last = await writing.stop();
+    await waitFor(() => expect(seen.at(-1)).toBe(last));
+    await waitFor(() => expect(expected.at(-1)).toBe(last));
+    expect(expected).toEqual(range(1, last));
+    expect(seen).toEqual(expected);
+    const connects = (await writer.request("connects")) as Array<{ id: string; resumed: boolean }>;
+    expect(connects.filter((c) => c.id === id)).toEqual([
+      { id, resumed: false },
+      { id, resumed: true },
+    ]);
+  });
+});
+
+describe("what a session gets while away", () => {
+  it("channel and toConnection emits are replayed, volatile ones are not; the connection keeps its id and channels; onConnect sees resumed", async () => {
+    await serve();
+    const writer = await t!.connect("feed", "away");
+    const other = await t!.connect("feed", "away", { params: { channel: "blue" } });
+    const client = viaProxy("feed", "away", { params: { channel: "red" } });
+    await client.waitForConnection();
+    const id = client.connectionId!;
+    const got: Array<{ n: number; whisper?: boolean }> = record(client, "line");
+    const ticks = record(client, "tick");
+    expect(await writer.request("say", { channel: "red" })).toBe(1);
+    await waitFor(() => expect(got).toEqual([{ n: 1 }]));
+
+    proxy!.refuse();
+    proxy!.sever();
+    // The room saw the socket go: what follows is emitted to a session that is away.
+    await waitFor(async () => expect(await writer.request("disconnects")).toEqual([{ id, code: 1006 }]));
+    expect(await writer.request("say", { channel: "red" })).toBe(2);
+    expect(await writer.request("say", { channel: "blue" })).toBe(3);
+    expect(await writer.request("whisper", { to: id })).toBe(4);
+    expect(await writer.request("whisper", { to: other.connectionId })).toBe(5);
+    await writer.request("tick");
+    expect(await writer.request("say")).toBe(6);
+    proxy!.accept();
+
+    expect(await next(client, "$resumed")).toEqual({ replayed: 3 });
+    await waitFor(() => expect(got).toHaveLength(4));
+    expect(got).toEqual([{ n: 1 }, { n: 2 }, { n: 4, whisper: true }, { n: 6 }]);
+    expect(ticks).toEqual([]);
+    expect(client.connectionId).toBe(id);
+
+    // Live again: ticks reach it now, and it is still in its channel.
+    await writer.request("tick");
+    expect(await writer.request("say", { channel: "red" })).toBe(7);
+    await waitFor(() => expect(got.at(-1)).toEqual({ n: 7 }));
+    expect(ticks).toHaveLength(1);
+    const connects = (await writer.request("connects")) as Array<{ id: string; resumed: boolean }>;
+    expect(connects.filter((c) => c.id === id)).toEqual([
+      { id, resumed: false },
+      { id, resumed: true },
+    ]);
+  });
+
+  it("a new client object with the same session store resumes the session (a page reload); close() forgets it", async () => {
+    await serve();
+    const store = memoryStore();
+    const url = proxy!.via(t!.server.roomUrl("feed", "reload"));
+    const writer = await t!.connect("feed", "reload");
+    const page1 = new Client(url, { WebSocket: WS, sessionStore: store, reconnect: false });
+    extra.push(page1);
+    await page1.waitForConnection();
+    const id = page1.connectionId;
+    const seen1 = lines(page1);
+    await writer.request("say");
+    await writer.request("say");
+    await waitFor(() => expect(seen1).toEqual([1, 2]));
+    expect(store.get(`cellar:${url}`)).toEqual({ token: expect.stringMatching(new RegExp(`^${id}\\.`)), lastSeq: page1.lastSeq });
+
+    proxy!.sever();
+    await waitFor(() => expect(page1.state).toBe("closed"));
+    for (let i = 0; i < 3; i++) await writer.request("say");
+
+    const page2 = new Client(url, { WebSocket: WS, sessionStore: store });
+    extra.push(page2);
+    const seen2 = lines(page2);
+    expect(await next(page2, "$resumed")).toEqual({ replayed: 3 });
+    expect(page2.connectionId).toBe(id);
+    await waitFor(() => expect(seen2).toEqual([3, 4, 5]));
+
+    page2.close();
+    expect(store.get(`cellar:${url}`)).toBeUndefined();
+    const page3 = new Client(url, { WebSocket: WS, sessionStore: store });
+    extra.push(page3);
+    const resumed = record(page3, "$resumed");
+    const resynced = record(page3, "$resynced");
+    await page3.waitForConnection();
+    expect(page3.connectionId).not.toBe(id);
+    expect([resumed, resynced]).toEqual([[], []]);
+  });
+});
+
+describe("requests across a drop", () => {
+  it("a logged ack lost with the socket settles its request on resume; a request that never arrived is re-sent; each applied once", async () => {
+    await serve();
+    const client = viaProxy("counter", "k");
+    await client.waitForConnection();
+    const hold = `ack-lost-${Math.random()}`;
+
+    // A: reaches the room, which holds it until the socket is gone: its ack is lost.
+    const a = client.request("inc", { hold });
+    await holds.wait(`entered:${hold}`);
+    // B: sent into a silent network, never reaches the room.
+    proxy!.stall();
+    const b = client.request("inc");
+    proxy!.refuse();
+    proxy!.sever();
+    holds.release(hold);
+    await waitFor(() => expect(client.state).toBe("reconnecting"));
+    // C: made while offline, queued.
+    const c = client.request("inc");
+    proxy!.flow();
+    proxy!.accept();
+
+    // A's ack is the one frame replayed; B is sent again, then C.
+    expect(await next(client, "$resumed")).toEqual({ replayed: 1 });
+    expect(await Promise.all([a, b, c])).toEqual([1, 2, 3]);
+    expect(await client.request("peek")).toBe(3);
+  });
+
+  it("a request that changed nothing is not logged: when its answer is lost it is simply sent again", async () => {
+    await serve();
+    const client = viaProxy("counter", "read");
+    await client.waitForConnection();
+    expect(await client.request("inc")).toBe(1);
+    const hold = `read-${Math.random()}`;
+    const peek = client.request("peek", { hold });
+    await holds.wait(`entered:${hold}`);
+    proxy!.refuse();
+    proxy!.sever();
+    holds.release(hold);
+    await waitFor(() => expect(client.state).toBe("reconnecting"));
+    proxy!.accept();
+    expect(await next(client, "$resumed")).toEqual({ replayed: 0 });
+    expect(await peek).toBe(1);
+  });
+});
+
+describe("a replay log trimmed past what the client saw", () => {
+  it("resumes while the log still holds what it missed; resyncs (fresh session, onConnect not resumed) once trimmed", async () => {
+    await serve({ replayLogMaxEntries: 16 });
+    const writer = await t!.connect("feed", "trim");
+    const client = viaProxy("feed", "trim");
+    await client.waitForConnection();
+    const id = client.connectionId!;
+    const seen = lines(client);
+
+    // 5 lines away = 10 log entries (each say logs its broadcast and its ack): kept.
+    proxy!.refuse();
+    proxy!.sever();
+    for (let i = 0; i < 5; i++) await writer.request("say");
+    proxy!.accept();
+    expect(await next(client, "$resumed")).toEqual({ replayed: 5 });
+    await waitFor(() => expect(seen).toEqual([1, 2, 3, 4, 5]));
+
+    // 40 lines away = 80 entries: the log keeps at most ~18.
+    proxy!.refuse();
+    proxy!.sever();
+    for (let i = 0; i < 40; i++) await writer.request("say");
+    const resumed = record(client, "$resumed");
+    const resynced = next<{ code: number }>(client, "$resynced");
+    proxy!.accept();
+    expect(await resynced).toEqual({ code: 1006 });
+    expect(resumed).toEqual([]);
+    expect(client.connectionId).not.toBe(id);
+    const connects = (await writer.request("connects")) as Array<{ id: string; resumed: boolean }>;
+    expect(connects.at(-1)).toEqual({ id: client.connectionId, resumed: false });
+    // Nothing of the gap is replayed; live lines flow again.
+    expect(await writer.request("say")).toBe(46);
+    await waitFor(() => expect(seen.at(-1)).toBe(46));
+    expect(seen).toEqual([1, 2, 3, 4, 5, 46]);
+  });
+});
+
+describe("per-user connection state (defineConnection)", () => {
+  it("survives the user's reconnects: a resume, and a new session of the same user", async () => {
+    await serve();
+    const ann = viaProxy("profile", "p", { params: { user: "ann" } });
+    await ann.waitForConnection();
+    expect(await ann.request("visit")).toBe(1);
+    expect(await ann.request("visit")).toBe(2);
+    proxy!.sever();
+    await next(ann, "$resumed");
+    expect(await ann.request("visit")).toBe(3);
+    ann.close();
+
+    const again = await t!.connect("profile", "p", { params: { user: "ann" } });
+    expect(await again.request("visit")).toBe(4);
+    const bob = await t!.connect("profile", "p", { params: { user: "bob" } });
+    expect(await bob.request("visit")).toBe(1);
+    expect(await again.request("visit")).toBe(5);
   });
 });
