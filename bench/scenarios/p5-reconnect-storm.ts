@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { performance } from "node:perf_hooks";
+import { monitorEventLoopDelay, performance } from "node:perf_hooks";
 import { WebSocket } from "ws";
 import { CellarClient, CellarError, RECONNECT_DEFAULTS, type WebSocketConstructor } from "cellar/client";
 import type { Row } from "../lib/report.js";
@@ -199,12 +199,16 @@ async function runRep(settings: Settings): Promise<Rep> {
     const { processStartedAt, listeningAt } = await server.call<{ processStartedAt: number; listeningAt: number }>("startup");
 
     // CPU of both sides while the clients come back: who is the bottleneck of the storm.
+    const peld = monitorEventLoopDelay({ resolution: 5 }); peld.enable();
     const serverCpu0 = await server.cpuMicros();
     const generatorCpu0 = process.cpuUsage();
     const cpuFrom = wallClock();
     const settled = (m: Member) => m.resumedAt !== undefined || m.resyncedAt !== undefined;
     await until(() => members.every(settled), RESUME_DEADLINE_MS);
     const cpuSeconds = (wallClock() - cpuFrom) / 1000;
+    (globalThis as any).__diag = await server.call<any>("diag");
+    (globalThis as any).__diag.parentEld = { max: peld.max / 1e6, p50: peld.percentile(50) / 1e6, p99: peld.percentile(99) / 1e6 };
+    (globalThis as any).__diag.listeningAt = listeningAt;
     const generatorCpu = process.cpuUsage(generatorCpu0);
     const storm = {
       ms: Math.max(...members.map((m) => (m.resumedAt ?? m.resyncedAt ?? Infinity) - listeningAt)),
@@ -265,6 +269,7 @@ async function runRep(settings: Settings): Promise<Rep> {
       bootMs: listeningAt - processStartedAt,
       storm,
       tl: (globalThis as any).__tl,
+      diag: (globalThis as any).__diag,
       socklog: SOCKLOG.filter((r) => r.created > killedAt).map((r) => Object.fromEntries(Object.entries(r).map(([k, v]) => [k, typeof v === "number" ? Math.round(v - listeningAt) : v]))),
       resumeMs,
       resynced: members.filter((m) => m.resyncedAt !== undefined).length,

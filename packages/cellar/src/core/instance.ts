@@ -67,11 +67,10 @@ export type Task =
   | { type: "alarm"; alarm: AlarmRecord }
   | { type: "invoke"; fn: (ctx: any) => unknown; resolve: (value: unknown) => void; reject: (error: unknown) => void };
 
-/** A session a `hello` may resume, with the frames it missed. */
+/** A session a `hello` may resume. */
 interface ResumeMatch {
   record: ConnectionRecord;
   stored: StoredSession;
-  frames: string[];
 }
 
 type Outcome = { ok: true; value: unknown; writes: WriteSet; changes: Map<StateTracker<any>, Map<string, string>> } | { ok: false; error: unknown };
@@ -216,7 +215,7 @@ export class RoomInstance implements InvocationHost {
     const { def } = this.env;
     let hookFailure: unknown;
     try {
-      this.#seq = this.gate.committedSeq = (await this.env.store.logHead()).seq;
+      this.#seq = this.gate.committedSeq = this.env.store.logHead().seq;
       await this.#states.loadRoom();
       for (const connection of this.env.connections()) {
         if (connection.phase === "open") await this.#states.loadConnection(connection);
@@ -421,21 +420,18 @@ export class RoomInstance implements InvocationHost {
       refuse(connection, outcome.error);
       return;
     }
-    let welcome: string;
-    const replay = match?.frames ?? [];
+    let welcome = () => welcomeFrame(connection.id, false);
     if (this.sequencer) {
       if (match) this.env.forgetSession(match.record);
       connection.resumable = true;
       outcome.writes.setSession(connection.id, { secretHash, userId: connection.userId ?? null, channels: encodeChannels(connection.channels) });
       const resumeToken = match ? resume!.token : `${connection.id}.${secret}`;
-      welcome = welcomeFrame(connection.id, match !== undefined, { resumeToken, seq: seqAtOpen, replayed: replay.length });
-    } else {
-      welcome = welcomeFrame(connection.id, false);
+      welcome = () => welcomeFrame(connection.id, false, { resumeToken, seq: seqAtOpen, replayed: 0 });
     }
     this.#finish(inv, outcome, {
       deliver: () => {
-        connection.send(welcome);
-        for (const frame of replay) connection.send(frame);
+        if (match) this.#deliverResumed(connection, resume!, seqAtOpen);
+        else connection.send(welcome());
         deliver(inv.outbox);
       },
       fail: (error) => refuse(connection, commitFailure(error)),
@@ -443,11 +439,29 @@ export class RoomInstance implements InvocationHost {
   }
 
   /**
+   * Sends a resumed connection its welcome and the frames it missed: logged frames after its
+   * `lastSeq`, up to the number at its open, addressed to its session. Read now, once this
+   * connection's batch committed, so every earlier batch has committed or failed: a frame
+   * of a failed batch, never sent to anyone, is not in the log.
+   */
+  #deliverResumed(connection: ConnectionRecord, resume: ResumeRequest, seqAtOpen: number): void {
+    const { store } = this.env;
+    if (store.logHead().floor > resume.lastSeq) {
+      // Trimmed since the resume was accepted (a race with the periodic trim): the client
+      // must start over; closing makes it reconnect, and that resume will be refused.
+      connection.port.close(CLOSE_CODES.SERVICE_RESTART, "LOG_TRIMMED");
+      return;
+    }
+    const frames: string[] = [];
+    for (const row of store.replay(resume.lastSeq, seqAtOpen)) if (addressedTo(row.to, connection.id)) frames.push(row.frame);
+    connection.send(welcomeFrame(connection.id, true, { resumeToken: resume.token, seq: seqAtOpen, replayed: frames.length }));
+    for (const frame of frames) connection.send(frame);
+  }
+
+  /**
    * The session a resume token names, if it may resume: its secret matches, the socket went
    * away no longer than the resume window ago (the host drops older ones), and the log
-   * still holds everything after the client's last sequence number. Returns the frames
-   * addressed to it that it missed, committed or about to be (a batch that fails takes
-   * this connection's down with it, so nothing is replayed that was never sent).
+   * still holds everything after the client's last sequence number.
    */
   async #findSession(resume: ResumeRequest): Promise<ResumeMatch | undefined> {
     const dot = resume.token.indexOf(".");
@@ -460,22 +474,8 @@ export class RoomInstance implements InvocationHost {
     if (!record) return undefined;
     const stored = await this.env.store.session(id);
     if (!stored || !constantTimeEqual(await sha256(resume.token.slice(dot + 1)), stored.secretHash)) return undefined;
-    const { floor } = await this.env.store.logHead();
-    if (resume.lastSeq < floor || resume.lastSeq > this.#seq) return undefined;
-    const committed = await this.env.store.replay(resume.lastSeq, Number.MAX_SAFE_INTEGER);
-    const frames: string[] = [];
-    let last = resume.lastSeq;
-    for (const row of committed) {
-      if (addressedTo(row.to, id)) frames.push(row.frame);
-      last = row.seq;
-    }
-    const layers = this.gate.layers();
-    for (let i = layers.length - 1; i >= 0; i--) {
-      for (const row of layers[i]!.log) {
-        if (row.seq > last && addressedTo(row.to, id)) frames.push(row.frame);
-      }
-    }
-    return { record, stored, frames };
+    if (resume.lastSeq < this.env.store.logHead().floor || resume.lastSeq > this.#seq) return undefined;
+    return { record, stored };
   }
 
   async #onDisconnect(connection: ConnectionRecord, code: number, reason: string, ended: boolean): Promise<void> {

@@ -32,10 +32,13 @@ export interface StoredSession {
 
 /** Committed data of one instance. */
 export interface InstanceStore {
-  /** The replay log's last sequence number and the highest one trimmed away. */
-  logHead(): Awaitable<{ seq: number; floor: number }>;
-  /** Log entries with `after < seq <= upTo`, in order. */
-  replay(after: number, upTo: number): Awaitable<Array<Pick<LogRecord, "seq" | "to" | "frame">>>;
+  /**
+   * The replay log's last sequence number and the highest one trimmed away. Synchronous,
+   * like `replay`: a resume reads the log while it delivers, between two commits.
+   */
+  logHead(): { seq: number; floor: number };
+  /** Committed log entries with `after < seq <= upTo`, in order. */
+  replay(after: number, upTo: number): Array<Pick<LogRecord, "seq" | "to" | "frame">>;
   session(connectionId: string): Awaitable<StoredSession | undefined>;
   /** Encoded persisted state of a scope ("" for the room, "u:<userId>" for a user). */
   readState(scope: string): Awaitable<Map<string, string>>;
