@@ -6,8 +6,9 @@ import { Hono } from "hono";
 
 const publicDir = fileURLToPath(new URL("../public/", import.meta.url));
 // The browser imports the client straight from the built package: its modules only import
-// each other, with relative paths.
-const cellarDist = resolve(dirname(createRequire(import.meta.url).resolve("cellar/client")), "..");
+// each other, with relative paths. The entry resolves to dist/client/index.js, or to
+// src/client/index.ts when run with --conditions=source; either way dist is two levels up.
+const cellarDist = resolve(dirname(createRequire(import.meta.url).resolve("cellar/client")), "../../dist");
 
 /** The HTTP side: the page, and the client's modules under /cellar/. */
 export function createApp(): Hono {
