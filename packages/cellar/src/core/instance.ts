@@ -26,6 +26,13 @@ export const MAX_ALARM_ATTEMPTS = 6;
 /** A connection that closed while it was being opened: nothing to refuse, nothing to log. */
 const GONE = new Error("connection closed during its handshake");
 
+/** A resume found its session's old socket still open: that socket must go first. */
+class TakeOver extends Error {
+  constructor(readonly record: ConnectionRecord) {
+    super("session taken over");
+  }
+}
+
 /** What a host provides to run one instance. */
 export interface InstanceEnv {
   readonly def: RoomDefinition<any, any>;
@@ -51,8 +58,10 @@ export interface InstanceEnv {
    * again (`retry`) after a backoff the host chooses.
    */
   alarmSettled(id: string, retry?: boolean): void;
-  /** A session was resumed (or taken over) by another connection: its old record goes. */
+  /** A session was resumed by another connection: its old record goes. */
   forgetSession(record: ConnectionRecord): void;
+  /** A session's socket was closed by the room's side (taken over): keep the session for a resume. */
+  detach(record: ConnectionRecord): void;
   /** The instance could not load; the host forgets it so the next event tries again. */
   broken(instance: RoomInstance, error: unknown): void;
 }
@@ -358,22 +367,13 @@ export class RoomInstance implements InvocationHost {
     if (connection.phase !== "connecting") return;
     const { def } = this.env;
     let match = resume && this.sequencer ? await this.#findSession(resume) : undefined;
-    // A fresh session's secret, made before the hooks run so nothing awaits after them.
-    const secret = match || !this.sequencer ? undefined : randomToken();
-    const secretHash = match ? match.stored.secretHash : secret === undefined ? "" : await sha256(secret);
+    // A new session's secret, made before the hooks run so that nothing awaits after them.
+    const secret = this.sequencer ? randomToken() : undefined;
+    const freshHash = secret === undefined ? "" : await sha256(secret);
     if (connection.phase !== "connecting") return;
-    if (match?.record.phase === "open") {
-      // The session's old socket is still open (its client saw it fail first): this
-      // connection takes the session over, and the old one is closed as if it had dropped.
-      const old = match.record;
-      old.ended = "replaced";
-      old.phase = "closed";
-      old.port.close(CLOSE_CODES.SESSION_REPLACED, "SESSION_REPLACED");
-      await this.#onDisconnect(old, CLOSE_CODES.SESSION_REPLACED, "SESSION_REPLACED", false);
-      if ((connection.phase as ConnectionPhase) !== "connecting") return;
-    }
     // Frames up to here are replayed (if addressed to this session) or not for it.
     const seqAtOpen = this.#seq;
+    let resumed: ConnectionRecord | undefined;
     const inv = new Invocation(this, connection, { params, resumed: match !== undefined });
     const outcome = await this.#invoke(inv, async (ctx) => {
       if (def.options.authenticate) {
@@ -392,14 +392,16 @@ export class RoomInstance implements InvocationHost {
       }
       // The socket may have closed while authenticate awaited: then there is nobody to open.
       if (connection.phase !== "connecting") throw GONE;
-      if (match && match.stored.userId !== connection.userId) {
-        // Other credentials than the session's: a session of its own, not a resume.
+      // Looked up again: the session's old socket may have closed (or the session expired)
+      // while authenticate awaited. Other credentials than the session's make a new session.
+      resumed = match && match.stored.userId === connection.userId ? this.#sessionRecord(match.stored.connectionId) : undefined;
+      if (resumed?.phase === "open") throw new TakeOver(resumed);
+      if (!resumed) {
         match = undefined;
         (ctx as { resumed: boolean }).resumed = false;
-      }
-      if (match) {
-        connection.id = match.record.id;
-        connection.channels = match.record.channels && new Set(match.record.channels);
+      } else {
+        connection.id = resumed.id;
+        connection.channels = resumed.channels && new Set(resumed.channels);
       }
       connection.phase = "open";
       await this.#states.loadConnection(connection);
@@ -412,6 +414,22 @@ export class RoomInstance implements InvocationHost {
         }
       }
     });
+    if (!outcome.ok && outcome.error instanceof TakeOver) {
+      // The session's old socket is still open (its client saw it fail first). It is closed
+      // as if it had dropped (onDisconnect runs), then this hello is taken again, in front
+      // of everything queued since, and resumes the session like any other.
+      const old = outcome.error.record;
+      old.ended = "replaced";
+      old.phase = "closed";
+      old.port.close(CLOSE_CODES.SESSION_REPLACED, "SESSION_REPLACED");
+      this.env.detach(old);
+      connection.phase = "connecting";
+      this.#queue.unshift(
+        { type: "disconnect", connection: old, code: CLOSE_CODES.SESSION_REPLACED, reason: "SESSION_REPLACED", ended: false },
+        { type: "connect", connection, request, params, resume },
+      );
+      return;
+    }
     if (!outcome.ok) {
       this.#states.dropConnection(connection, this.env.connections(), undefined, (tracker) => this.gate.holds(tracker));
       if ((connection.phase as ConnectionPhase) === "closed" || outcome.error === GONE) return;
@@ -422,8 +440,9 @@ export class RoomInstance implements InvocationHost {
     }
     let welcome = () => welcomeFrame(connection.id, false);
     if (this.sequencer) {
-      if (match) this.env.forgetSession(match.record);
+      if (resumed) this.env.forgetSession(resumed);
       connection.resumable = true;
+      const secretHash = match ? match.stored.secretHash : freshHash;
       outcome.writes.setSession(connection.id, { secretHash, userId: connection.userId ?? null, channels: encodeChannels(connection.channels) });
       const resumeToken = match ? resume!.token : `${connection.id}.${secret}`;
       welcome = () => welcomeFrame(connection.id, false, { resumeToken, seq: seqAtOpen, replayed: 0 });
@@ -436,6 +455,14 @@ export class RoomInstance implements InvocationHost {
       },
       fail: (error) => refuse(connection, commitFailure(error)),
     });
+  }
+
+  /** The record of a session that may resume: its socket open, or gone away within the window. */
+  #sessionRecord(id: string): ConnectionRecord | undefined {
+    for (const c of this.env.connections()) {
+      if (c.id === id && c.resumable && c.ended === undefined && (c.phase === "open" || c.phase === "detached")) return c;
+    }
+    return undefined;
   }
 
   /**
@@ -467,10 +494,7 @@ export class RoomInstance implements InvocationHost {
     const dot = resume.token.indexOf(".");
     if (dot <= 0) return undefined;
     const id = resume.token.slice(0, dot);
-    let record: ConnectionRecord | undefined;
-    for (const c of this.env.connections()) {
-      if (c.id === id && c.resumable && c.ended === undefined && (c.phase === "open" || c.phase === "detached")) record = c;
-    }
+    const record = this.#sessionRecord(id);
     if (!record) return undefined;
     const stored = await this.env.store.session(id);
     if (!stored || !constantTimeEqual(await sha256(resume.token.slice(dot + 1)), stored.secretHash)) return undefined;
@@ -499,6 +523,8 @@ export class RoomInstance implements InvocationHost {
 
   /** A session that went away and did not come back: its row and anonymous state go. */
   #onExpire(connection: ConnectionRecord): void {
+    // Resumed between the host's sweep and this task: the session lives on.
+    if (this.#sessionRecord(connection.id)) return;
     const writes = new WriteSet();
     writes.setSession(connection.id, null);
     this.#states.dropConnection(connection, this.env.connections(), writes, (tracker) => this.gate.holds(tracker));

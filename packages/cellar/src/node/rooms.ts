@@ -168,6 +168,10 @@ export class Rooms {
       restoring: slot.hibernated,
       resumeWindowMs: o.resumeWindowMs,
       forgetSession: (record) => this.forgetSession(slot, record),
+      detach: (record) => {
+        this.detach(slot, record);
+        slot.connections?.delete(record);
+      },
       now: o.now,
       newId: o.newId,
       connections: () => slot.connections ?? NO_CONNECTIONS,
