@@ -2,7 +2,7 @@ import { rmSync } from "node:fs";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { WebSocket } from "ws";
 import { backoffDelay, CellarClient, CellarError, memoryStore, RECONNECT_DEFAULTS, type ClientOptions, type WebSocketConstructor } from "cellar/client";
-import { startTcpProxy, startTestServer, tempDataDir, type TcpProxy, type TestServer } from "cellar/testing";
+import { startTcpProxy, startTestServer, tempDataDir, type TcpProxy, type TestServer, type TestServerOptions } from "cellar/testing";
 import { holds, resumeRooms } from "./fixtures/resume-rooms.js";
 
 /*
@@ -28,7 +28,7 @@ afterEach(async () => {
   dirs = [];
 });
 
-async function serve(options: { dataDir?: string; resumeWindowMs?: number } = {}): Promise<TestServer> {
+async function serve(options: Partial<TestServerOptions> = {}): Promise<TestServer> {
   // The tests send bursts of frames on purpose.
   const t = await startTestServer({ rooms: resumeRooms, rateLimit: { eventsPerSecond: 1e6, burst: 1e6 }, ...options });
   servers.push(t);
@@ -150,8 +150,8 @@ describe("reconnecting with backoff", () => {
     for (let a = 0; a < 4; a++) expect(first[a + 1]!.delayMs).toBeGreaterThan(first[a]!.delayMs);
     // The jitter is applied (all eight on their base value: p ≈ 10^-12).
     expect(first.some((r, a) => r.delayMs !== bases[a])).toBe(true);
-    // Each attempt waited its delay: the next failure came no sooner.
-    for (let i = 0; i < 7; i++) expect(closedAt[i + 1]! - first[i]!.at).toBeGreaterThanOrEqual(first[i]!.delayMs - 1);
+    // Each attempt waited its delay: the next failure came no sooner (timers may round a millisecond or two).
+    for (let i = 0; i < 7; i++) expect(closedAt[i + 1]! - first[i]!.at).toBeGreaterThanOrEqual(first[i]!.delayMs - 2);
 
     // A successful connection resets the backoff: the next drop starts at attempt 1.
     const before = retries.length;
@@ -191,6 +191,28 @@ describe("reconnecting with backoff", () => {
     expect(c.connectionId).toBe(id);
     // The emits went after the resume, before this request on the same socket.
     expect(await c.request("entries")).toEqual([1, 2, 3, 4, 5, 6]);
+  });
+
+  it("gives up on a socket that gets no welcome within connectTimeoutMs (local code 4000) and retries", async () => {
+    const t = await serve();
+    const proxy = await proxyTo(t);
+    proxy.stall();
+    const c = open(proxy.via(t.server.roomUrl("journal", "slow-net")), { connectTimeoutMs: 100, reconnect: { initialDelayMs: 10, maxDelayMs: 20 } });
+    const closes = record<{ code: number; reason: string; final: boolean }>(c, "$close");
+    const retries = record<{ attempt: number; code: number }>(c, "$retry");
+    await vi.waitFor(() => expect(retries.length).toBeGreaterThanOrEqual(2), { timeout: 5_000, interval: 5 });
+    expect(closes.slice(0, 2)).toEqual([
+      { code: 4000, reason: "connect timeout", final: false },
+      { code: 4000, reason: "connect timeout", final: false },
+    ]);
+    expect(retries.slice(0, 2)).toMatchObject([
+      { attempt: 1, code: 4000 },
+      { attempt: 2, code: 4000 },
+    ]);
+    proxy.sever();
+    proxy.flow();
+    await c.waitForConnection();
+    expect(await c.request("jot", 1)).toBe(1);
   });
 
   it("stops after maxAttempts: closed for good, pending and queued requests rejected", async () => {
@@ -261,6 +283,23 @@ describe("close codes after which the client does not retry", () => {
       expect(retries).toEqual([]);
       expect((await rejection(c.request("entries"))).code).toBe("CONNECTION_CLOSED");
     }
+  });
+
+  it("4429 (rate limited) is not final: the client reconnects and resumes", async () => {
+    const t = await serve({ rateLimit: { eventsPerSecond: 1, burst: 2 } });
+    const c = await t.connect("journal", "rate", { reconnect: { initialDelayMs: 5, maxDelayMs: 20 } });
+    const id = c.connectionId;
+    const closed = next<{ code: number; final: boolean }>(c, "$close");
+    const retry = next<{ attempt: number; code: number }>(c, "$retry");
+    const resumed = next<{ replayed: number }>(c, "$resumed");
+    const errors = record<CellarError>(c, "$error");
+    // Two pass, then three refusals in a row (more than the burst) close the socket.
+    for (let i = 0; i < 5; i++) c.emit("jot", i);
+    expect(await closed).toEqual({ code: 4429, reason: "RATE_LIMITED", final: false });
+    expect(await retry).toMatchObject({ attempt: 1, code: 4429 });
+    await resumed;
+    expect(c.connectionId).toBe(id);
+    expect(errors.map((e) => e.code)).toEqual(["RATE_LIMITED", "RATE_LIMITED", "RATE_LIMITED"]);
   });
 });
 
@@ -336,6 +375,11 @@ describe("requests", () => {
     expect(failed.code).toBe("OUT_OF_STOCK");
     expect(failed.message).toBe("refused on purpose");
     expect((await rejection(c.request("no-such-event"))).code).toBe("UNKNOWN_EVENT");
+    // The failure of an emit (no request to reject) comes as $error.
+    const error = next<CellarError>(c, "$error");
+    c.emit("fail", { code: "NOT_NOW" });
+    expect(await error).toBeInstanceOf(CellarError);
+    expect((await error).code).toBe("NOT_NOW");
   });
 
   it("time out with TIMEOUT when no answer comes in time; the late answer is ignored", async () => {

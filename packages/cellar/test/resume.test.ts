@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { WebSocket } from "ws";
-import { CellarClient as Client, memoryStore, type ClientOptions, type WebSocketConstructor } from "cellar/client";
+import { CellarClient as Client, memoryStore, type ClientOptions, type SessionStore, type WebSocketConstructor } from "cellar/client";
 import type { CellarClient } from "cellar/client";
 import { startTcpProxy, startTestServer, type TcpProxy, type TestServer } from "cellar/testing";
 import { feed, holds, resumeRooms } from "./fixtures/resume-rooms.js";
@@ -106,6 +106,22 @@ function next<T = any>(client: CellarClient, event: string, timeoutMs = 5_000): 
   });
 }
 
+/** Whether the next reconnect resumed the session or could not. */
+function reconnected(client: CellarClient, timeoutMs = 5_000): Promise<"$resumed" | "$resynced"> {
+  return new Promise((resolve, reject) => {
+    const stop = () => {
+      clearTimeout(timer);
+      client.off("$resumed", onResumed);
+      client.off("$resynced", onResynced);
+    };
+    const onResumed = () => (stop(), resolve("$resumed"));
+    const onResynced = () => (stop(), resolve("$resynced"));
+    const timer = setTimeout(() => (stop(), reject(new Error(`no $resumed nor $resynced within ${timeoutMs} ms`))), timeoutMs);
+    client.on("$resumed", onResumed);
+    client.on("$resynced", onResynced);
+  });
+}
+
 function waitFor(check: () => void, timeout = 5_000): Promise<void> {
   return vi.waitFor(check, { timeout, interval: 5 });
 }
@@ -164,9 +180,10 @@ describe("resume while a writer keeps broadcasting", () => {
     expect(expected).toEqual(range(1, last));
     expect(seen).toEqual(expected);
     expect(client.connectionId).toBe(id);
-    // While the network was down the client missed lines: they came by replay.
-    expect(resumes[1]!.replayed).toBeGreaterThanOrEqual(30);
-    expect(resumes[3]!.replayed).toBeGreaterThanOrEqual(30);
+    // While the network was down the client missed lines (30 at least, less the few that may
+    // have been on their way when it went): they came by replay.
+    expect(resumes[1]!.replayed).toBeGreaterThanOrEqual(20);
+    expect(resumes[3]!.replayed).toBeGreaterThanOrEqual(20);
   });
 
   it("a stalled socket: pings go unanswered, the client resumes on a new socket while the server still holds the old one (closed with 4409)", async () => {
@@ -303,6 +320,79 @@ describe("what a session gets while away", () => {
   });
 });
 
+describe("resume tokens and credentials", () => {
+  it("a hello with a detached session's token but other credentials gets a session of its own; the owner still resumes", async () => {
+    await serve();
+    // One record whatever the URL (Bob goes through the proxy, Eve straight to the server).
+    const records = memoryStore();
+    const store: SessionStore = {
+      get: () => records.get("one"),
+      set: (_key, record) => records.set("one", record),
+      delete: () => records.delete("one"),
+    };
+    const bob = viaProxy("gate", "detached", { params: { user: "bob" }, sessionStore: store });
+    await bob.waitForConnection();
+    const bobId = bob.connectionId;
+    proxy!.refuse();
+    proxy!.sever();
+    await waitFor(() => expect(bob.state).toBe("reconnecting"));
+    // The server saw Bob's socket go: his session is away, not open.
+    await waitFor(() => expect(t!.server.stats().connections).toBe(0));
+    // Eve's client finds Bob's session in the (shared) store and asks to resume it.
+    const eve = t!.client("gate", "detached", { params: { user: "eve" }, sessionStore: store });
+    expect(await next(eve, "$resynced")).toEqual({ code: 0 });
+    expect(eve.connectionId).not.toBe(bobId);
+    proxy!.accept();
+    expect(await next(bob, "$resumed")).toEqual({ replayed: 0 });
+    expect(bob.connectionId).toBe(bobId);
+  });
+
+  // BUG (reported): when authenticate turns a matched resume into a fresh session (another
+  // userId), RoomInstance#onConnect keeps what it computed for the match: no fresh secret
+  // (the welcome's token is "<id>.undefined") and the old session's secret hash stored for
+  // the new session. That session can never resume. Flip to it(...) once fixed.
+  it("a session opened by a hello that carried another session's token (other credentials) can itself resume", async () => {
+    await serve();
+    const records = memoryStore();
+    const store: SessionStore = {
+      get: () => records.get("one"),
+      set: (_key, record) => records.set("one", record),
+      delete: () => records.delete("one"),
+    };
+    const bob = viaProxy("gate", "again", { params: { user: "bob" }, sessionStore: store, reconnect: false });
+    await bob.waitForConnection();
+    proxy!.sever();
+    await waitFor(() => expect(t!.server.stats().connections).toBe(0));
+    const eve = viaProxy("gate", "again", { params: { user: "eve" }, sessionStore: store });
+    expect(await next(eve, "$resynced")).toEqual({ code: 0 });
+    const eveId = eve.connectionId!;
+    expect(records.get("one")!.token).toMatch(new RegExp(`^${eveId}\\.[A-Za-z0-9_-]{16,}$`));
+    proxy!.sever();
+    expect(await reconnected(eve)).toBe("$resumed");
+    expect(eve.connectionId).toBe(eveId);
+  });
+
+  // BUG (reported): RoomInstance#onConnect closes the session's open socket with 4409 (the
+  // takeover) before authenticate has run; when authenticate then gives another userId the
+  // hello gets a fresh session, but the owner's socket is already gone: the owner's client
+  // drops its session (4409), resyncs, and requests it had in flight reject with
+  // CONNECTION_LOST. Flip to it(...) once fixed.
+  it("a hello with an open session's token but other credentials leaves the session's socket alone", async () => {
+    await serve();
+    const store = memoryStore();
+    const bob = await t!.connect("gate", "open", { params: { user: "bob" }, sessionStore: store });
+    const bobId = bob.connectionId;
+    const closes = record(bob, "$close");
+    const eve = t!.client("gate", "open", { params: { user: "eve" }, sessionStore: store });
+    expect(await next(eve, "$resynced")).toEqual({ code: 0 });
+    expect(eve.connectionId).not.toBe(bobId);
+    // A round trip on Bob's socket after Eve's welcome: by then a 4409 would have arrived.
+    expect(await bob.request("ping")).toBe("pong");
+    expect(closes).toEqual([]);
+    expect(bob.connectionId).toBe(bobId);
+  });
+});
+
 describe("requests across a drop", () => {
   it("a logged ack lost with the socket settles its request on resume; a request that never arrived is re-sent; each applied once", async () => {
     await serve();
@@ -385,22 +475,118 @@ describe("a replay log trimmed past what the client saw", () => {
   });
 });
 
-describe("per-user connection state (defineConnection)", () => {
-  it("survives the user's reconnects: a resume, and a new session of the same user", async () => {
+describe("connection state (defineConnection)", () => {
+  it("per-user state survives the user's reconnects; toUser emits made while the user was away are replayed", async () => {
     await serve();
     const ann = viaProxy("profile", "p", { params: { user: "ann" } });
     await ann.waitForConnection();
+    const notes = record(ann, "note");
     expect(await ann.request("visit")).toBe(1);
     expect(await ann.request("visit")).toBe(2);
+    proxy!.refuse();
     proxy!.sever();
-    await next(ann, "$resumed");
+    await waitFor(() => expect(ann.state).toBe("reconnecting"));
+    const bob = await t!.connect("profile", "p", { params: { user: "bob" } });
+    await bob.request("tell", "ann");
+    await bob.request("tell", "carol");
+    proxy!.accept();
+    expect(await next(ann, "$resumed")).toEqual({ replayed: 1 });
+    await waitFor(() => expect(notes).toEqual([{ from: "bob" }]));
     expect(await ann.request("visit")).toBe(3);
     ann.close();
 
     const again = await t!.connect("profile", "p", { params: { user: "ann" } });
     expect(await again.request("visit")).toBe(4);
-    const bob = await t!.connect("profile", "p", { params: { user: "bob" } });
     expect(await bob.request("visit")).toBe(1);
     expect(await again.request("visit")).toBe(5);
+  });
+
+  it("anonymous per-connection state stays with the session across a resume; another session has its own", async () => {
+    await serve();
+    const client = viaProxy("scratch", "s");
+    await client.waitForConnection();
+    expect(await client.request("bump")).toBe(1);
+    expect(await client.request("bump")).toBe(2);
+    proxy!.sever();
+    await next(client, "$resumed");
+    expect(await client.request("bump")).toBe(3);
+    const other = await t!.connect("scratch", "s");
+    expect(await other.request("bump")).toBe(1);
+    expect(await client.request("bump")).toBe(4);
+  });
+});
+
+describe("more resume cases", () => {
+  it("a request whose handler only emitted is logged too: its lost ack comes by replay and it is not sent again", async () => {
+    await serve();
+    const observer = await t!.connect("counter", "shout");
+    const heard = record(observer, "announced");
+    const client = viaProxy("counter", "shout");
+    await client.waitForConnection();
+    const clientHeard = record(client, "announced");
+    const hold = `announce-${Math.random()}`;
+    const announced = client.request("announce", { hold });
+    await holds.wait(`entered:${hold}`);
+    proxy!.refuse();
+    proxy!.sever();
+    holds.release(hold);
+    await waitFor(() => expect(client.state).toBe("reconnecting"));
+    proxy!.accept();
+    // The broadcast and the ack.
+    expect(await next(client, "$resumed")).toEqual({ replayed: 2 });
+    expect(await announced).toBe("announced");
+    // Round trips after the resume: an announce sent again would have been heard by now.
+    expect(await client.request("peek")).toBe(0);
+    expect(await observer.request("peek")).toBe(0);
+    expect(heard).toEqual([{ count: 0 }]);
+    expect(clientHeard).toEqual([{ count: 0 }]);
+  });
+
+  it("resumes after the room hibernated while the client was away", async () => {
+    await serve();
+    const client = viaProxy("feed", "sleepy");
+    await client.waitForConnection();
+    const id = client.connectionId!;
+    const seen = lines(client);
+    const writer = await t!.connect("feed", "sleepy", { reconnect: false });
+    await writer.request("say");
+    await waitFor(() => expect(seen).toEqual([1]));
+    proxy!.refuse();
+    proxy!.sever();
+    await waitFor(async () => expect(await writer.request("disconnects")).toEqual([{ id, code: 1006 }]));
+    await writer.request("say");
+    await writer.request("say");
+    writer.close();
+    await waitFor(() => expect(t!.server.hibernate("feed", "sleepy")).toBe(1));
+    expect(t!.server.stats().rooms.live).toBe(0);
+
+    proxy!.accept();
+    expect(await next(client, "$resumed")).toEqual({ replayed: 2 });
+    expect(client.connectionId).toBe(id);
+    await waitFor(() => expect(seen).toEqual([1, 2, 3]));
+    const connects = (await client.request("connects")) as Array<{ id: string; resumed: boolean }>;
+    expect(connects.filter((c) => c.id === id)).toEqual([
+      { id, resumed: false },
+      { id, resumed: true },
+    ]);
+  });
+
+  it("pongs carry the room's committed number: a quiet client in a busy room resumes after the log moved past its last frame", async () => {
+    await serve({ replayLogMaxEntries: 16 });
+    const writer = await t!.connect("feed", "quiet");
+    await t!.connect("feed", "quiet", { params: { channel: "blue" } });
+    const client = viaProxy("feed", "quiet", { params: { channel: "red" }, pingIntervalMs: 50 });
+    await client.waitForConnection();
+    const seen = lines(client);
+    // 40 lines to another channel: 80 log entries (lines and acks), none for the client.
+    for (let i = 0; i < 40; i++) await writer.request("say", { channel: "blue" });
+    await waitFor(() => expect(client.lastSeq).toBe(80));
+
+    proxy!.refuse();
+    proxy!.sever();
+    expect(await writer.request("say", { channel: "red" })).toBe(41);
+    proxy!.accept();
+    expect(await next(client, "$resumed")).toEqual({ replayed: 1 });
+    await waitFor(() => expect(seen).toEqual([41]));
   });
 });
