@@ -1,0 +1,21 @@
+/**
+ * Runs the lobby example: `node --conditions=source --import tsx examples/lobby/src/server.ts`
+ * at the repository root (or `node examples/lobby/dist/server.js` after `npm run build`), then
+ * open http://localhost:8787. PORT, DATA_DIR and LOG_LEVEL override the defaults.
+ */
+import { createServer } from "cellar/node";
+import { createApp } from "./app.js";
+import { rooms } from "./rooms.js";
+
+// The app calls back into the server (server.invoke) only when a request comes, by which time
+// `server` exists.
+const app = createApp({ invoke: (kind, id, fn) => server.invoke(kind, id, fn) });
+const server = createServer({
+  rooms,
+  http: app,
+  port: Number(process.env.PORT ?? 8787),
+  dataDir: process.env.DATA_DIR ?? "./data",
+  logLevel: process.env.LOG_LEVEL ?? "info",
+});
+const { url } = await server.listen();
+console.log(`Lobby example on ${url.replace("127.0.0.1", "localhost")}`);

@@ -1,0 +1,13 @@
+/**
+ * The lobby server in a child process, for the SIGKILL test: DATA_DIR from the parent, a free
+ * port, announced on stdout.
+ */
+import { createServer } from "cellar/node";
+import { announceListening } from "cellar/testing";
+import { createApp } from "../src/app.js";
+import { rooms } from "../src/rooms.js";
+
+const app = createApp({ invoke: (kind, id, fn) => server.invoke(kind, id, fn) });
+const server = createServer({ rooms, http: app, dataDir: process.env.DATA_DIR!, port: 0, logLevel: process.env.LOG_LEVEL ?? "warn" });
+await server.listen();
+announceListening(server);
