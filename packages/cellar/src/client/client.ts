@@ -48,7 +48,6 @@ export interface RequestOptions {
 type Listener = (data: any) => void;
 
 interface Pending {
-  frame: string;
   resolve: (value: unknown) => void;
   reject: (error: CellarError) => void;
   timer: ReturnType<typeof setTimeout>;
@@ -194,6 +193,13 @@ export class CellarClient {
     this.#socket = undefined;
     this.#lastCloseCode = code;
     if (this.state === "closed") return;
+    // Requests sent on this socket have an unknown fate: the room may have handled them and
+    // the answer been lost. Sending them again could apply them twice.
+    for (const [id, pending] of this.#pending) {
+      if (pending.sentOn === 0) continue;
+      this.#settle(id, pending);
+      pending.reject(new CellarError("CONNECTION_LOST", "The connection was lost before the answer came; the request may or may not have been applied"));
+    }
     if (code === CLOSE_CODES.SESSION_REPLACED) {
       // Another client (another tab with the same stored session) took this session over:
       // start a session of our own rather than take it back.
@@ -260,11 +266,8 @@ export class CellarClient {
         if (!this.#sequenced(frame.seq)) return;
         return this.#fire(frame.event, frame.data);
       case "ack": {
-        const replayed = this.#replayLeft > 0;
-        if (!this.#sequenced(frame.seq)) return;
         const pending = this.#pending.get(frame.id);
-        // A replayed ack answers a request sent on an earlier socket; a live one, this socket's.
-        if (!pending || (replayed ? pending.sentOn >= this.#generation || pending.sentOn === 0 : pending.sentOn !== this.#generation)) return;
+        if (!pending || pending.sentOn !== this.#generation) return;
         this.#settle(frame.id, pending);
         return pending.resolve(frame.data);
       }
@@ -306,15 +309,7 @@ export class CellarClient {
     this.#startPings();
     this.#setState("open");
     if (frame.resumed) this.#fire("$resumed", { replayed: this.#replayLeft });
-    else if (asked) {
-      // The session could not resume: whatever was sent on the old socket has an unknown fate.
-      for (const [id, pending] of this.#pending) {
-        if (pending.sentOn === 0) continue;
-        this.#settle(id, pending);
-        pending.reject(new CellarError("CONNECTION_LOST", "The connection was lost and the session could not resume; the request may or may not have been applied"));
-      }
-      this.#fire("$resynced", { code: this.#lastCloseCode });
-    }
+    else if (asked) this.#fire("$resynced", { code: this.#lastCloseCode });
     if (this.#replayLeft === 0) this.#afterReplay();
     for (const waiter of this.#waiters.splice(0)) waiter.resolve();
   }
@@ -334,8 +329,7 @@ export class CellarClient {
 
   /**
    * The replay is over: frames up to the welcome's number were either replayed or not for
-   * us. Requests sent on an earlier socket that got no answer in the replay never reached
-   * the room (or changed nothing), so they are sent again, before anything queued since.
+   * us. What was queued while offline goes now, in order.
    */
   #afterReplay(): void {
     if (this.#lastSeq < this.#seqAtOpen) {
@@ -344,11 +338,6 @@ export class CellarClient {
     }
     const socket = this.#socket;
     if (!socket || this.state !== "open") return;
-    const resend = [...this.#pending.entries()].filter(([, p]) => p.sentOn !== 0 && p.sentOn < this.#generation).sort(([a], [b]) => a - b);
-    for (const [, pending] of resend) {
-      pending.sentOn = this.#generation;
-      socket.send(pending.frame);
-    }
     for (const item of this.#queue.splice(0)) {
       const pending = item.id === undefined ? undefined : this.#pending.get(item.id);
       if (item.id !== undefined && !pending) continue; // timed out while queued
@@ -471,7 +460,7 @@ export class CellarClient {
   /**
    * Sends an event and resolves with the handler's return value, or rejects with a
    * `CellarError` (the server's code, `TIMEOUT`, or `CONNECTION_LOST` when the connection
-   * dropped with the request sent and the session could not resume).
+   * dropped after it was sent, before its answer: it may or may not have been applied).
    */
   request<T = unknown>(event: string, data?: unknown, options: RequestOptions = {}): Promise<T> {
     const id = this.#nextId++;
@@ -482,7 +471,7 @@ export class CellarClient {
         this.#pending.delete(id);
         reject(new CellarError("TIMEOUT", `No answer to "${event}" within ${timeoutMs} ms`));
       }, timeoutMs);
-      this.#pending.set(id, { frame, resolve: resolve as (value: unknown) => void, reject, timer, sentOn: 0 });
+      this.#pending.set(id, { resolve: resolve as (value: unknown) => void, reject, timer, sentOn: 0 });
       try {
         this.#send(frame, id);
       } catch (error) {

@@ -39,7 +39,7 @@ export const ERROR_CODES = {
   TIMEOUT: { description: "A request got no answer within its `timeoutMs` (client)." },
   CONNECTION_CLOSED: { description: "The connection closed before the request was answered (client)." },
   QUEUE_FULL: { description: "The offline queue reached `maxQueueSize` (client)." },
-  CONNECTION_LOST: { description: "The connection was lost with the request sent and the session could not be resumed: it may or may not have been applied (client)." },
+  CONNECTION_LOST: { description: "The connection dropped after the request was sent, before its answer: it may or may not have been applied (client)." },
 } as const satisfies Record<string, { description: string; closeCode?: number }>;
 
 /** A code from Cellar's own catalog. */

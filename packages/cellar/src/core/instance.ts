@@ -9,7 +9,7 @@ import { checkValueSize, type StorageLimits } from "./limits.js";
 import type { LogThrottle } from "./log-throttle.js";
 import { OutputGate, type Batch, type BatchEntry } from "./output-gate.js";
 import type { InstanceStore, KvStore, Logger, StoredSession } from "./ports.js";
-import { ackFrame, errorFrame, welcomeFrame, withSeq, type ResumeRequest } from "./protocol.js";
+import { ackFrame, errorFrame, welcomeFrame, type ResumeRequest } from "./protocol.js";
 import { toAlarm } from "./schedule-api.js";
 import { validate } from "./schema.js";
 import { clearSqlTables } from "./sql-clear.js";
@@ -345,17 +345,9 @@ export class RoomInstance implements InvocationHost {
       return;
     }
     if (typeof outcome.value === "string") {
-      let ack = outcome.value;
-      // The ack of a request that changed something is logged, so that a client resuming
-      // after losing it learns the outcome. One that changed nothing can be sent again.
-      if (this.sequencer && (inv.scope.usedSql || !outcome.writes.isEmpty())) {
-        const seq = this.sequencer();
-        ack = withSeq(ack, seq);
-        outcome.writes.log.push({ seq, at: this.env.now(), to: `+${connection.id}`, frame: ack });
-      }
       // The ack goes before any close the handler asked for, so the sender still hears it.
       const close = inv.outbox.findIndex((item) => item.kind === "close");
-      inv.outbox.splice(close === -1 ? inv.outbox.length : close, 0, { kind: "frame", frame: ack, targets: [connection] });
+      inv.outbox.splice(close === -1 ? inv.outbox.length : close, 0, { kind: "frame", frame: outcome.value, targets: [connection] });
     }
     this.#finish(inv, outcome, {
       deliver: () => deliver(inv.outbox),

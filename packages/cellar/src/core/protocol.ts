@@ -25,7 +25,7 @@ export type ClientFrame =
 export type ServerFrame =
   | { t: "welcome"; v: number; connectionId: string; resumed: boolean; resumeToken?: string; seq?: number; replayed?: number }
   | { t: "event"; event: string; data?: unknown; seq?: number }
-  | { t: "ack"; id: number; data?: unknown; seq?: number }
+  | { t: "ack"; id: number; data?: unknown }
   | { t: "error"; id?: number; event?: string; code: string; message: string }
   | { t: "pong"; seq?: number };
 
@@ -127,8 +127,8 @@ export function ackFrame(id: number, data: unknown): string {
 }
 
 /**
- * Adds `seq` to an encoded `event` or `ack` frame, right after its type, without encoding
- * the data again: `{"t":"ack","id":1}` → `{"t":"ack","seq":9,"id":1}`.
+ * Adds `seq` to an encoded `event` frame, right after its type, without encoding the data
+ * again: `{"t":"event","event":"x"}` → `{"t":"event","seq":9,"event":"x"}`.
  */
 export function withSeq(frame: string, seq: number): string {
   const comma = frame.indexOf(",");

@@ -259,9 +259,10 @@ export class SharedDb {
     if (writes.log.length > 0) {
       for (const record of writes.log) s.putLog.run(instance, record.seq, record.at, record.to, record.frame);
       const last = writes.log[writes.log.length - 1]!.seq;
-      const step = Math.max(1, Math.ceil(maxLogEntries / 8));
+      // Sequence numbers have gaps (volatile frames take none, failed handlers' frames are
+      // never logged), so this keeps at most `maxLogEntries` numbers' worth: never more entries.
       const floor = last - maxLogEntries;
-      if (floor > 0 && Math.floor(floor / step) !== Math.floor((floor - writes.log.length) / step)) {
+      if (floor > 0 && floor - (s.getFloor.pluck(true).get(instance) as number) >= Math.max(1, Math.ceil(maxLogEntries / 8))) {
         s.trimLog.run(instance, floor);
         s.raiseFloor.run(floor, instance);
       }
@@ -407,6 +408,7 @@ function prepareAll(db: Database.Database) {
     replay: db.prepare("SELECT seq, dest, frame FROM replay_log WHERE instance = ? AND seq > ? AND seq <= ? ORDER BY seq"),
     putLog: db.prepare("INSERT OR REPLACE INTO replay_log (instance, seq, at, dest, frame) VALUES (?, ?, ?, ?, ?)"),
     trimLog: db.prepare("DELETE FROM replay_log WHERE instance = ? AND seq <= ?"),
+    getFloor: db.prepare("SELECT log_floor FROM instances WHERE id = ?"),
     raiseFloor: db.prepare("UPDATE instances SET log_floor = max(log_floor, ?) WHERE id = ?"),
     raiseFloorsBefore: db.prepare(
       `UPDATE instances SET log_floor = max(log_floor, old.last)
