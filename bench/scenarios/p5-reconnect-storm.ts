@@ -19,8 +19,9 @@ import { median, percentile, sleep } from "../lib/stats.js";
  * counts as never. Then every writer sends a few more lines, each room tells how many lines
  * it committed (N), and every client must hold exactly lines 1..N, in order: a missing
  * number is a lost frame, a repeated one a duplicate. Writer requests in flight at the kill
- * may or may not have committed: N, read from the room afterwards, is the truth either way,
- * and the client settles them from the replay or sends them again.
+ * may or may not have committed; the client rejects them with CONNECTION_LOST (their fate
+ * is unknown to it) and the writer goes on. N, read from the room afterwards, is the truth
+ * either way, and a line that committed must reach every client, through the replay.
  */
 
 const WS = WebSocket as unknown as WebSocketConstructor;
@@ -53,9 +54,11 @@ interface Writer {
   member: Member;
   /** Acknowledged line numbers. */
   acked: number[];
-  /** Codes of failed requests (TIMEOUT, CONNECTION_LOST: applied or not, the writer cannot know). */
+  /** Codes of failed requests (CONNECTION_LOST, TIMEOUT: applied or not, the writer cannot know). */
   errors: string[];
   inFlight: boolean;
+  /** Ends the current pause at once. */
+  wake: () => void;
   stop: boolean;
   done: Promise<void>;
 }
@@ -79,7 +82,9 @@ interface Rep {
   retryThatResumed: Record<string, number>;
   /** Listening → last client back, and the CPU each process used meanwhile (1 = one core). */
   storm: { ms: number; serverCpu: number; clientsCpu: number };
+  /** Writer requests sent but not answered at the kill, and how many of those the room had committed. */
   writersInFlightAtKill: number;
+  inFlightCommitted: number;
   /** Frames replayed to resumed clients (`$resumed.replayed`), and to how many clients. */
   replayedFrames: number;
   clientsWithReplay: number;
@@ -92,7 +97,8 @@ interface Rep {
   outOfOrder: number;
   /** Committed lines beyond the writers' acks and failed requests: a request applied twice. */
   appliedTwice: number;
-  writerErrors: string[];
+  /** Failed writer requests by error code. */
+  writerErrors: Record<string, number>;
   dropsBeforeKill: number;
   /** Resumed clients whose connectionId changed (a resume keeps it: should be 0). */
   idChanged: number;
@@ -112,9 +118,10 @@ export async function runP5(settings: Settings): Promise<{ rows: Row[]; reps: Re
         `p50 ${ms(percentile(r.resumeMs, 50))} p99 ${ms(percentile(r.resumeMs, 99))} max ${ms(Math.max(...r.resumeMs))}; ` +
         `handshake p50 ${ms(percentile(r.handshakeMs, 50))} p99 ${ms(percentile(r.handshakeMs, 99))}; ` +
         `resumed at retry ${JSON.stringify(r.retryThatResumed)}; CPU meanwhile server ${pct(r.storm.serverCpu)}, clients ${pct(r.storm.clientsCpu)}; ` +
-        `resynced ${r.resynced}; ${r.writersInFlightAtKill} writer requests in flight at the kill, ${r.replayedFrames} frames replayed to ${r.clientsWithReplay} clients; ` +
+        `resynced ${r.resynced}; ${r.writersInFlightAtKill} writer requests in flight at the kill (${r.inFlightCommitted} had committed), ` +
+        `${r.replayedFrames} frames replayed to ${r.clientsWithReplay} clients; ` +
         `${r.linesCommitted} lines (${r.linesPerSecondBeforeKill.toFixed(0)}/s), lost ${r.lost}, duplicates ${r.duplicates}, out of order ${r.outOfOrder}, applied twice ${r.appliedTwice}` +
-        (r.writerErrors.length > 0 ? `; writer errors ${r.writerErrors.join(", ")}` : "") +
+        (Object.keys(r.writerErrors).length > 0 ? `; failed writer requests ${JSON.stringify(r.writerErrors)}` : "") +
         (r.dropsBeforeKill > 0 ? `; ${r.dropsBeforeKill} DROPS BEFORE THE KILL` : "") +
         (r.idChanged > 0 ? `; ${r.idChanged} RESUMED WITH ANOTHER CONNECTION ID` : "") +
         (r.serverConnections !== r.clients ? `; SERVER COUNTS ${r.serverConnections} SOCKETS` : "") +
@@ -169,7 +176,7 @@ async function runRep(settings: Settings): Promise<Rep> {
     // One writer per room: a line, wait for its ack, pause, and again.
     const pauseMs = 1000 / messagesPerSecond;
     for (let room = 0; room < rooms; room++) {
-      const w: Writer = { member: members[room * perRoom]!, acked: [], errors: [], inFlight: false, stop: false, done: Promise.resolve() };
+      const w: Writer = { member: members[room * perRoom]!, acked: [], errors: [], inFlight: false, wake: () => {}, stop: false, done: Promise.resolve() };
       w.done = (async () => {
         while (!w.stop) {
           w.inFlight = true;
@@ -179,7 +186,7 @@ async function runRep(settings: Settings): Promise<Rep> {
             w.errors.push(error instanceof CellarError ? error.code : String(error));
           }
           w.inFlight = false;
-          if (!w.stop) await sleep(pauseMs);
+          if (!w.stop) await new Promise<void>((resolve) => setTimeout((w.wake = resolve), pauseMs));
         }
       })();
       writers.push(w);
@@ -187,10 +194,14 @@ async function runRep(settings: Settings): Promise<Rep> {
     const flowFrom = performance.now();
     await sleep(killAfterMs + Math.random() * 500);
 
-    // The crash, and the same server back on the same port and data.
+    // The crash. Writers that are pausing send their next line now, so that every room has a
+    // request in flight: the kill, 1–15 ms later, finds some of them unread, some read but
+    // not committed, some committed but not answered (their lines must still reach everyone).
+    for (const w of writers) if (!w.inFlight) w.wake();
+    await sleep(1 + Math.random() * 14);
     const linesBeforeKill = writers.reduce((n, w) => n + w.acked.length, 0);
     const flowSeconds = (performance.now() - flowFrom) / 1000;
-    const writersInFlightAtKill = writers.filter((w) => w.inFlight).length;
+    const inFlightAtKill = writers.map((w) => (w.inFlight ? w.acked.length + w.errors.length : -1));
     for (const m of members) m.connectionId = m.client.connectionId;
     killedAt = wallClock();
     await server.kill("SIGKILL");
@@ -217,7 +228,11 @@ async function runRep(settings: Settings): Promise<Rep> {
     await until(() => writers.every((w, i) => w.acked.length >= ackedAtResume[i]! + linesAfterResume), DEADLINE_MS);
     for (const w of writers) w.stop = true;
     await Promise.all(writers.map((w) => w.done));
-    const committed = await Promise.all(writers.map((_, room) => countLines(members.filter((m) => m.room === room))));
+    const roomMembers = (room: number) => members.filter((m) => m.room === room);
+    const committed = await Promise.all(writers.map((_, room) => countLines(roomMembers(room), "count")));
+    // Lines each room had at the restart: more than its writer's answered requests at the kill
+    // means the request in flight had committed, though its answer was lost.
+    const atRestart = await Promise.all(writers.map((_, room) => countLines(roomMembers(room), "countAtLoad")));
     await until(() => members.every((m) => (m.lines.at(-1) ?? 0) >= committed[m.room]!), DEADLINE_MS);
 
     // Figures.
@@ -256,7 +271,8 @@ async function runRep(settings: Settings): Promise<Rep> {
       handshakeMs,
       retryThatResumed,
       storm,
-      writersInFlightAtKill,
+      writersInFlightAtKill: inFlightAtKill.filter((answered) => answered >= 0).length,
+      inFlightCommitted: inFlightAtKill.filter((answered, room) => answered >= 0 && atRestart[room]! > answered).length,
       replayedFrames: members.reduce((n, m) => n + (m.replayed ?? 0), 0),
       clientsWithReplay: members.filter((m) => (m.replayed ?? 0) > 0).length,
       linesPerSecondBeforeKill: linesBeforeKill / flowSeconds,
@@ -266,7 +282,7 @@ async function runRep(settings: Settings): Promise<Rep> {
       duplicates,
       outOfOrder,
       appliedTwice,
-      writerErrors: writers.flatMap((w) => w.errors),
+      writerErrors: writers.flatMap((w) => w.errors).reduce<Record<string, number>>((counts, code) => ({ ...counts, [code]: (counts[code] ?? 0) + 1 }), {}),
       dropsBeforeKill: members.reduce((n, m) => n + m.dropsBeforeKill, 0),
       idChanged: members.filter((m) => m.resumedAt !== undefined && m.client.connectionId !== m.connectionId).length,
       serverConnections,
@@ -280,12 +296,12 @@ async function runRep(settings: Settings): Promise<Rep> {
 }
 
 /** Lines the room committed, asked through the first of its clients that can ask. */
-async function countLines(clients: Member[]): Promise<number> {
+async function countLines(clients: Member[], event: "count" | "countAtLoad"): Promise<number> {
   let failure: unknown;
   for (const { client } of clients) {
     if (client.state !== "open") continue;
     try {
-      return await client.request<number>("count");
+      return await client.request<number>(event);
     } catch (error) {
       failure = error;
     }

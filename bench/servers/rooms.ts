@@ -46,12 +46,21 @@ export const rooms = [chat, counter, vault, memo, lobby];
  * P5: `say` broadcasts the room's next numbered line. The broadcast is logged (not
  * volatile), so a resumed client gets the lines it missed, and the number is persisted in
  * the same commit, so `count` (which writes nothing) tells how many lines the room
- * committed, also after a crash. Served by `resume-server.ts` only, not part of `rooms`.
+ * committed, also after a crash; `countAtLoad`, how many it had when this process loaded
+ * it. Served by `resume-server.ts` only, not part of `rooms`.
  */
-export const feed = defineRoom({ name: "feed", state: { last: 0 }, persistedKeys: ["last"] })
+export const feed = defineRoom({
+  name: "feed",
+  state: { last: 0, atLoad: 0 },
+  persistedKeys: ["last"],
+  onCreate(ctx) {
+    ctx.state.atLoad = ctx.state.last;
+  },
+})
   .on("say", (ctx) => {
     const n = ++ctx.state.last;
     ctx.emit.broadcast("line", { n });
     return n;
   })
-  .on("count", (ctx) => ctx.state.last);
+  .on("count", (ctx) => ctx.state.last)
+  .on("countAtLoad", (ctx) => ctx.state.atLoad);
