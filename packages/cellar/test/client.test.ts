@@ -4,6 +4,7 @@ import { WebSocket } from "ws";
 import { backoffDelay, CellarClient, CellarError, memoryStore, RECONNECT_DEFAULTS, type ClientOptions, type WebSocketConstructor } from "cellar/client";
 import { startTcpProxy, startTestServer, tempDataDir, type TcpProxy, type TestServer, type TestServerOptions } from "cellar/testing";
 import { holds, resumeRooms } from "./fixtures/resume-rooms.js";
+import { record, next } from "./helpers/client-events.js";
 
 /*
  * The client's side of reconnecting: backoff, final close codes, the offline queue, and
@@ -54,28 +55,6 @@ async function through(proxy: TcpProxy, t: TestServer, kind: string, id: string,
   return c;
 }
 
-/** Every payload of `event` the client fires from now on. */
-function record<T = any>(client: CellarClient, event: string): T[] {
-  const seen: T[] = [];
-  client.on(event, (data: T) => seen.push(data));
-  return seen;
-}
-
-/** The next `event`; fails (instead of hanging) when it does not come in time. */
-function next<T = any>(client: CellarClient, event: string, timeoutMs = 5_000): Promise<T> {
-  return new Promise((resolve, reject) => {
-    const listener = (data: T) => {
-      clearTimeout(timer);
-      client.off(event, listener);
-      resolve(data);
-    };
-    const timer = setTimeout(() => {
-      client.off(event, listener);
-      reject(new Error(`no ${event} within ${timeoutMs} ms (state ${client.state})`));
-    }, timeoutMs);
-    client.on(event, listener);
-  });
-}
 
 /** The error a promise rejects with (call it at once: the rejection is handled from then on). */
 async function rejection(promise: Promise<unknown>): Promise<CellarError> {

@@ -5,6 +5,7 @@ import { afterEach, describe, expect, it, vi } from "vitest";
 import { WebSocket } from "ws";
 import { CellarClient, type ClientOptions, type WebSocketConstructor } from "cellar/client";
 import { startServerProcess, startTcpProxy, tempDataDir, type ServerProcess, type TcpProxy } from "cellar/testing";
+import { record } from "./helpers/client-events.js";
 
 /*
  * Resume across a real crash: the server (test/fixtures/resume-server.ts) runs in a child
@@ -64,12 +65,6 @@ async function connect(url: string, options: ClientOptions = {}): Promise<Cellar
   const c = open(url, options);
   await c.waitForConnection();
   return c;
-}
-
-function record<T = any>(client: CellarClient, event: string): T[] {
-  const seen: T[] = [];
-  client.on(event, (data: T) => seen.push(data));
-  return seen;
 }
 
 function lines(client: CellarClient): number[] {

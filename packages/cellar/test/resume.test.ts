@@ -4,6 +4,7 @@ import { CellarClient as Client, memoryStore, type ClientOptions, type SessionSt
 import type { CellarClient } from "cellar/client";
 import { startTcpProxy, startTestServer, type TcpProxy, type TestServer } from "cellar/testing";
 import { feed, holds, resumeRooms } from "./fixtures/resume-rooms.js";
+import { record, next } from "./helpers/client-events.js";
 
 /*
  * Resume through a TCP proxy that a test breaks on purpose: the client must get exactly the
@@ -83,28 +84,6 @@ function viaProxy(kind: string, id: string, options: ClientOptions = {}): Cellar
   return client;
 }
 
-/** Every payload of `event` the client fires from now on. */
-function record<T = any>(client: CellarClient, event: string): T[] {
-  const seen: T[] = [];
-  client.on(event, (data: T) => seen.push(data));
-  return seen;
-}
-
-/** The next `event`; fails (instead of hanging) when it does not come in time. */
-function next<T = any>(client: CellarClient, event: string, timeoutMs = 5_000): Promise<T> {
-  return new Promise((resolve, reject) => {
-    const listener = (data: T) => {
-      clearTimeout(timer);
-      client.off(event, listener);
-      resolve(data);
-    };
-    const timer = setTimeout(() => {
-      client.off(event, listener);
-      reject(new Error(`no ${event} within ${timeoutMs} ms (state ${client.state})`));
-    }, timeoutMs);
-    client.on(event, listener);
-  });
-}
 
 /** Whether the next reconnect resumed the session or could not. */
 function reconnected(client: CellarClient, timeoutMs = 5_000): Promise<"$resumed" | "$resynced"> {
