@@ -76,11 +76,6 @@ export type Task =
   | { type: "alarm"; alarm: AlarmRecord }
   | { type: "invoke"; fn: (ctx: any) => unknown; resolve: (value: unknown) => void; reject: (error: unknown) => void };
 
-/** A session a `hello` may resume. */
-interface ResumeMatch {
-  record: ConnectionRecord;
-  stored: StoredSession;
-}
 
 type Outcome = { ok: true; value: unknown; writes: WriteSet; changes: Map<StateTracker<any>, Map<string, string>> } | { ok: false; error: unknown };
 
@@ -482,16 +477,15 @@ export class RoomInstance implements InvocationHost {
    * away no longer than the resume window ago (the host drops older ones), and the log
    * still holds everything after the client's last sequence number.
    */
-  async #findSession(resume: ResumeRequest): Promise<ResumeMatch | undefined> {
+  async #findSession(resume: ResumeRequest): Promise<{ stored: StoredSession } | undefined> {
     const dot = resume.token.indexOf(".");
     if (dot <= 0) return undefined;
     const id = resume.token.slice(0, dot);
-    const record = this.#sessionRecord(id);
-    if (!record) return undefined;
+    if (!this.#sessionRecord(id)) return undefined;
     const stored = await this.env.store.session(id);
     if (!stored || !constantTimeEqual(await sha256(resume.token.slice(dot + 1)), stored.secretHash)) return undefined;
     if (resume.lastSeq < this.env.store.logHead().floor || resume.lastSeq > this.#seq) return undefined;
-    return { record, stored };
+    return { stored };
   }
 
   async #onDisconnect(connection: ConnectionRecord, code: number, reason: string, ended: boolean): Promise<void> {
