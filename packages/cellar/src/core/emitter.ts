@@ -71,14 +71,14 @@ export function createEmitter(
 ): Emitter {
   const push = (event: string, data: unknown, options: EmitOptions | undefined, targets: ConnectionRecord[], to?: string | null): void => {
     beforePush();
-    const logged = sequencer !== undefined && options?.volatile !== true && targets.length > 0;
-    if (!logged) {
-      const frame = encodeEvent(event, data);
-      if (targets.length > 0) outbox.push({ kind: "frame", frame, targets });
+    // Encoded even without targets (bad data is an error either way), and before a number
+    // is taken, so a value that cannot be sent takes none.
+    const frame = encodeEvent(event, data);
+    if (targets.length === 0) return;
+    if (sequencer === undefined || options?.volatile === true) {
+      outbox.push({ kind: "frame", frame, targets });
       return;
     }
-    // Encoded before a number is taken, so a value that cannot be sent takes none.
-    const frame = encodeEvent(event, data);
     const seq = sequencer();
     outbox.push({ kind: "frame", frame: withSeq(frame, seq), targets, seq, to: to === undefined ? `+${targets.map((c) => c.id).join(",")}` : to });
   };

@@ -425,19 +425,18 @@ export class RoomInstance implements InvocationHost {
       refuse(connection, outcome.error);
       return;
     }
-    let welcome = () => welcomeFrame(connection.id, false);
+    let welcome = welcomeFrame(connection.id, false);
     if (this.sequencer) {
       if (resumed) this.env.forgetSession(resumed);
       connection.resumable = true;
       const secretHash = match ? match.stored.secretHash : freshHash;
       outcome.writes.setSession(connection.id, { secretHash, userId: connection.userId ?? null, channels: encodeChannels(connection.channels) });
-      const resumeToken = match ? resume!.token : `${connection.id}.${secret}`;
-      welcome = () => welcomeFrame(connection.id, false, { resumeToken, seq: seqAtOpen, replayed: 0 });
+      welcome = welcomeFrame(connection.id, false, { resumeToken: `${connection.id}.${secret}`, seq: seqAtOpen, replayed: 0 });
     }
     this.#finish(inv, outcome, {
       deliver: () => {
         if (match) this.#deliverResumed(connection, resume!, seqAtOpen);
-        else connection.send(welcome());
+        else connection.send(welcome);
         deliver(inv.outbox);
       },
       fail: (error) => refuse(connection, commitFailure(error)),

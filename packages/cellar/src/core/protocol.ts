@@ -117,9 +117,8 @@ export function findForbiddenKey(value: unknown): string | undefined {
 // Encoders. `JSON.stringify` drops `data: undefined`, so a handler returning nothing sends
 // an ack without `data`, which clients read as undefined.
 
-export function eventFrame(event: string, data: unknown, seq?: number): string {
-  const frame = JSON.stringify({ t: "event", event, data });
-  return seq === undefined ? frame : withSeq(frame, seq);
+export function eventFrame(event: string, data: unknown): string {
+  return JSON.stringify({ t: "event", event, data });
 }
 
 export function ackFrame(id: number, data: unknown): string {

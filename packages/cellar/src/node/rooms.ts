@@ -56,11 +56,17 @@ export class Rooms {
   readonly #slots = new Map<string, RoomSlot>();
   /** Sessions whose socket went away, until they resume or expire. */
   readonly #detached = new Map<DetachedSession, RoomSlot>();
+  /**
+   * When the sessions an earlier run left (all away since this start, or before) have all
+   * expired: then those of instances nobody loaded are ended in storage, once.
+   */
+  #storedSessionsExpireAt: number | undefined;
   readonly #options: RoomsOptions;
   #closed = false;
 
   constructor(options: RoomsOptions) {
     this.#options = options;
+    this.#storedSessionsExpireAt = options.now() + options.resumeWindowMs;
   }
 
   slot(def: RoomDefinition<any, any>, id: string): RoomSlot {
@@ -90,14 +96,15 @@ export class Rooms {
     this.#forgetIfEmpty(slot);
   }
 
-  /** A resumable connection's socket went away: its session waits for a resume. */
+  /** A resumable connection's socket went away: a record of its session takes its place until a resume. */
   detach(slot: RoomSlot, connection: ConnectionRecord): void {
     const session = new DetachedSession(connection, this.#options.now());
+    slot.connections?.delete(connection);
     (slot.connections ??= new Set()).add(session);
     this.#detached.set(session, slot);
   }
 
-  /** A session was resumed by another connection (or taken over): its old record goes. */
+  /** A session was resumed by another connection: its old record goes. */
   forgetSession(slot: RoomSlot, record: ConnectionRecord): void {
     slot.connections?.delete(record);
     if (record instanceof DetachedSession) this.#detached.delete(record);
@@ -123,12 +130,14 @@ export class Rooms {
         if (rowId !== undefined) o.shared.endSession(rowId, session.id, session.userId === undefined);
       }
     }
-    // Sessions stored by an earlier run, of instances that were not loaded since.
-    for (const row of o.shared.expiredSessions(cutoff, 1000)) {
-      const slot = this.#slots.get(`${row.kind}\u0000${row.name}`);
-      if (slot?.sessionsLoaded) continue;
-      o.shared.endSession(row.instance, row.connectionId, row.userId === null);
-      count++;
+    // Sessions stored by an earlier run, of instances not loaded since (loaded ones are above).
+    if (this.#storedSessionsExpireAt !== undefined && o.now() >= this.#storedSessionsExpireAt) {
+      this.#storedSessionsExpireAt = undefined;
+      for (const row of o.shared.expiredSessions(cutoff)) {
+        if (this.#slots.get(`${row.kind}\u0000${row.name}`)?.sessionsLoaded) continue;
+        o.shared.endSession(row.instance, row.connectionId, row.userId === null);
+        count++;
+      }
     }
     return count;
   }
@@ -139,8 +148,14 @@ export class Rooms {
     if (this.#options.resumeWindowMs <= 0) return;
     const known = new Set<string>();
     for (const c of slot.connections ?? []) known.add(c.id);
+    const cutoff = this.#options.now() - this.#options.resumeWindowMs;
     for (const stored of store.sessions()) {
+      // Rows of sessions this run holds in memory have no time.
       if (stored.detachedAt === undefined || known.has(stored.connectionId)) continue;
+      if (stored.detachedAt <= cutoff) {
+        this.#options.shared.endSession(store.rowId!, stored.connectionId, stored.userId === undefined);
+        continue;
+      }
       const session = new DetachedSession(
         { id: stored.connectionId, meta: {}, userId: stored.userId, channels: decodeChannels(stored.channels) },
         stored.detachedAt,
@@ -168,10 +183,7 @@ export class Rooms {
       restoring: slot.hibernated,
       resumeWindowMs: o.resumeWindowMs,
       forgetSession: (record) => this.forgetSession(slot, record),
-      detach: (record) => {
-        this.detach(slot, record);
-        slot.connections?.delete(record);
-      },
+      detach: (record) => this.detach(slot, record),
       now: o.now,
       newId: o.newId,
       connections: () => slot.connections ?? NO_CONNECTIONS,

@@ -102,8 +102,7 @@ export class Sockets {
       closing: options.closing,
       committedSeq: (connection) => {
         const slot = (connection as NodeConnection).slot;
-        if (!slot.instance?.sequencer) return slot.instance ? undefined : slot.committedSeq;
-        return slot.instance.gate.committedSeq;
+        return slot.instance ? slot.instance.gate.committedSeq : slot.committedSeq;
       },
       handles: (connection, event) => (connection as NodeConnection).slot.def.handlerFor(event) !== undefined,
       hello: (connection, frame) => {

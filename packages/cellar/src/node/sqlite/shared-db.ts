@@ -191,9 +191,9 @@ export class SharedDb {
     })();
   }
 
-  /** Sessions away since before `cutoff`, for the periodic sweep. */
-  expiredSessions(cutoff: number, limit: number): Array<{ instance: number; kind: string; name: string; connectionId: string; userId: string | null }> {
-    return (this.#s.expiredSessions.all(cutoff, limit) as Array<{ instance: number; kind: string; name: string; conn_id: string; user_id: string | null }>).map(
+  /** Stored sessions away since before `cutoff` (rows of earlier runs). */
+  expiredSessions(cutoff: number): Array<{ instance: number; kind: string; name: string; connectionId: string; userId: string | null }> {
+    return (this.#s.expiredSessions.all(cutoff) as Array<{ instance: number; kind: string; name: string; conn_id: string; user_id: string | null }>).map(
       (row) => ({ instance: row.instance, kind: row.kind, name: row.name, connectionId: row.conn_id, userId: row.user_id }),
     );
   }
@@ -432,7 +432,7 @@ function prepareAll(db: Database.Database) {
     ),
     expiredSessions: db.prepare(
       `SELECT s.instance, i.kind, i.name, s.conn_id, s.user_id FROM sessions s JOIN instances i ON i.id = s.instance
-       WHERE s.detached_at IS NOT NULL AND s.detached_at < ? LIMIT ?`,
+       WHERE s.detached_at IS NOT NULL AND s.detached_at < ?`,
     ),
     begin: db.prepare("BEGIN"),
     commit: db.prepare("COMMIT"),
