@@ -94,7 +94,8 @@ export class CellarClient {
   readonly #maxQueue: number;
   readonly #connectTimeoutMs: number;
   readonly #pingIntervalMs: number;
-  readonly #store: SessionStore;
+  /** Undefined for `"memory"`: the session lives in this object only. */
+  readonly #store: SessionStore | undefined;
   readonly #storeKey: string;
   readonly #listeners = new Map<string, Set<Listener>>();
   readonly #pending = new Map<number, Pending>();
@@ -134,7 +135,7 @@ export class CellarClient {
     this.#pingIntervalMs = options.pingIntervalMs ?? 15_000;
     this.#store = resolveSessionStore(options.sessionStore);
     this.#storeKey = `cellar:${url}`;
-    const saved = this.#store.get(this.#storeKey);
+    const saved = this.#store?.get(this.#storeKey);
     if (saved) {
       this.#token = saved.token;
       this.#lastSeq = saved.lastSeq;
@@ -292,7 +293,7 @@ export class CellarClient {
 
   #onWelcome(frame: ServerFrame & { t: "welcome" }): void {
     clearTimeout(this.#connectTimer);
-    const asked = this.#token !== undefined || this.#hadSession;
+    const asked = this.#hadSession;
     this.connectionId = frame.connectionId;
     this.#attempt = 0;
     if (frame.resumed) {
@@ -311,6 +312,13 @@ export class CellarClient {
     if (frame.resumed) this.#fire("$resumed", { replayed: this.#replayLeft });
     else if (asked) this.#fire("$resynced", { code: this.#lastCloseCode });
     if (this.#replayLeft === 0) this.#afterReplay();
+    // What was queued while offline goes now, in order (the room handles it after the resume).
+    for (const item of this.#queue.splice(0)) {
+      const pending = item.id === undefined ? undefined : this.#pending.get(item.id);
+      if (item.id !== undefined && !pending) continue; // timed out while queued
+      if (pending) pending.sentOn = this.#generation;
+      this.#socket!.send(item.frame);
+    }
     for (const waiter of this.#waiters.splice(0)) waiter.resolve();
   }
 
@@ -323,26 +331,15 @@ export class CellarClient {
       this.#save();
     }
     // After this frame's listeners ran, not before.
-    if (this.#replayLeft > 0 && --this.#replayLeft === 0) queueMicrotask(() => this.#afterReplay());
+    if (this.#replayLeft > 0 && --this.#replayLeft === 0) this.#afterReplay();
     return fresh;
   }
 
-  /**
-   * The replay is over: frames up to the welcome's number were either replayed or not for
-   * us. What was queued while offline goes now, in order.
-   */
+  /** The replay is over: frames up to the welcome's number were either replayed or not for us. */
   #afterReplay(): void {
     if (this.#lastSeq < this.#seqAtOpen) {
       this.#lastSeq = this.#seqAtOpen;
       this.#save();
-    }
-    const socket = this.#socket;
-    if (!socket || this.state !== "open") return;
-    for (const item of this.#queue.splice(0)) {
-      const pending = item.id === undefined ? undefined : this.#pending.get(item.id);
-      if (item.id !== undefined && !pending) continue; // timed out while queued
-      if (pending) pending.sentOn = this.#generation;
-      socket.send(item.frame);
     }
   }
 
@@ -361,7 +358,7 @@ export class CellarClient {
   // Session store
 
   #save(): void {
-    if (this.#token === undefined) return;
+    if (this.#token === undefined || !this.#store) return;
     try {
       this.#store.set(this.#storeKey, { token: this.#token, lastSeq: this.#lastSeq });
     } catch {
@@ -372,7 +369,7 @@ export class CellarClient {
   #forgetSession(): void {
     this.#token = undefined;
     try {
-      this.#store.delete(this.#storeKey);
+      this.#store?.delete(this.#storeKey);
     } catch {
       // As above.
     }
@@ -420,8 +417,7 @@ export class CellarClient {
 
   #send(frame: string, id?: number): void {
     if (this.state === "closed") throw new CellarError("CONNECTION_CLOSED", "The client is closed");
-    // While a resume replays, new frames wait so that they follow the re-sent ones.
-    if (this.state === "open" && this.#replayLeft === 0 && this.#queue.length === 0) {
+    if (this.state === "open") {
       const pending = id === undefined ? undefined : this.#pending.get(id);
       if (pending) pending.sentOn = this.#generation;
       return this.#socket!.send(frame);

@@ -13,7 +13,10 @@ export interface SessionStore {
   delete(key: string): void;
 }
 
-/** Sessions of one client object only: a new client starts a new session. */
+/**
+ * A store in memory: clients given the same one share their sessions (a page reload in a
+ * test, say). The `"memory"` option needs none: the client keeps its session itself.
+ */
 export function memoryStore(): SessionStore {
   const records = new Map<string, SessionRecord>();
   return {
@@ -74,10 +77,11 @@ function cookieStore(): SessionStore | undefined {
 
 /**
  * The store a client option names. `"local"` is `localStorage`, or a cookie when storage is
- * blocked, or memory outside a browser. The default is `"local"` in a browser and
+ * blocked; `"memory"` (and `"local"` outside a browser) is none: the client object keeps
+ * its session, a new one starts afresh. The default is `"local"` in a browser and
  * `"memory"` elsewhere.
  */
-export function resolveSessionStore(option: "local" | "memory" | SessionStore | undefined): SessionStore {
+export function resolveSessionStore(option: "local" | "memory" | SessionStore | undefined): SessionStore | undefined {
   if (typeof option === "object" && option !== null) {
     if (typeof option.get !== "function" || typeof option.set !== "function" || typeof option.delete !== "function") {
       throw new CellarError("INVALID_OPTION", "sessionStore must be \"local\", \"memory\" or an object with get, set and delete");
@@ -85,9 +89,9 @@ export function resolveSessionStore(option: "local" | "memory" | SessionStore | 
     return option;
   }
   const inBrowser = typeof (globalThis as { document?: unknown }).document !== "undefined";
-  if (option === "memory" || (option === undefined && !inBrowser)) return memoryStore();
+  if (option === "memory" || (option === undefined && !inBrowser)) return undefined;
   if (option !== undefined && option !== "local") {
     throw new CellarError("INVALID_OPTION", "sessionStore must be \"local\", \"memory\" or an object with get, set and delete");
   }
-  return localStorageStore() ?? cookieStore() ?? memoryStore();
+  return localStorageStore() ?? cookieStore();
 }
