@@ -1,9 +1,12 @@
+import { createHash } from "node:crypto";
+import { join } from "node:path";
+import Database from "better-sqlite3";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { WebSocket } from "ws";
 import { CellarClient as Client, memoryStore, type ClientOptions, type SessionStore, type WebSocketConstructor } from "cellar/client";
 import type { CellarClient } from "cellar/client";
 import { startTcpProxy, startTestServer, type TcpProxy, type TestServer } from "cellar/testing";
-import { feed, holds, resumeRooms } from "./fixtures/resume-rooms.js";
+import { holds, resumeRooms } from "./fixtures/resume-rooms.js";
 import { record, next } from "./helpers/client-events.js";
 
 /*
@@ -28,44 +31,6 @@ function lines(client: CellarClient): number[] {
   client.on("line", (data: { n: number }) => seen.push(data.n));
   return seen;
 }
-
-async function until(done: () => boolean): Promise<void> {
-  while (!done()) await new Promise((resolve) => setTimeout(resolve, 5));
-}
-
-function once<T = unknown>(client: CellarClient, event: string): Promise<T> {
-  return new Promise((resolve) => client.once(event, resolve));
-}
-
-describe("resume through a severed connection", () => {
-  it("gets exactly the frames it missed, in order, once", async () => {
-    t = await startTestServer({ rooms: [feed] });
-    proxy = await startTcpProxy(t.server.port);
-    const viaProxy = t.client("feed", "f", {});
-    await viaProxy.waitForConnection();
-    viaProxy.close();
-    const reader = t.client("feed", "f");
-    const url = proxy.via(t.server.roomUrl("feed", "f"));
-    const { CellarClient } = await import("cellar/client");
-    const { WebSocket } = await import("ws");
-    const client = new CellarClient(url, { WebSocket: WebSocket as never, reconnect: { initialDelayMs: 20, maxDelayMs: 50 } });
-    const seen = lines(client);
-    await client.waitForConnection();
-    await reader.waitForConnection();
-    for (let i = 0; i < 5; i++) await reader.request("say");
-    await until(() => seen.length === 5);
-    proxy.refuse();
-    proxy.sever();
-    for (let i = 0; i < 5; i++) await reader.request("say");
-    proxy.accept();
-    const resumed = await once<{ replayed: number }>(client, "$resumed");
-    expect(resumed.replayed).toBe(5);
-    await reader.request("say");
-    await until(() => seen.length >= 11);
-    expect(seen).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11]);
-    client.close();
-  });
-});
 
 const WS = WebSocket as unknown as WebSocketConstructor;
 const fast = { initialDelayMs: 10, maxDelayMs: 50 };
@@ -105,6 +70,21 @@ function waitFor(check: () => void, timeout = 5_000): Promise<void> {
   return vi.waitFor(check, { timeout, interval: 5 });
 }
 
+/**
+ * Lets 20 more lines reach the client, stops the writer, and checks that the client and
+ * the directly connected observer both got every line, 1 to the last, in order, once.
+ */
+async function finishWriting(writing: { stop(): Promise<number> }, seen: number[], expected: number[]): Promise<number> {
+  const before = seen.length;
+  await waitFor(() => expect(seen.length).toBeGreaterThanOrEqual(before + 20));
+  const last = await writing.stop();
+  await waitFor(() => expect(seen.at(-1)).toBe(last));
+  await waitFor(() => expect(expected.at(-1)).toBe(last));
+  expect(expected).toEqual(range(1, last));
+  expect(seen).toEqual(expected);
+  return last;
+}
+
 const range = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => from + i);
 
 /** Requests `say` back to back (the room broadcasts each line) until stopped; resolves with the last line. */
@@ -122,6 +102,27 @@ function pump(writer: CellarClient): { stop(): Promise<number> } {
     },
   };
 }
+
+describe("resume through a severed connection", () => {
+  it("gets exactly the frames it missed, in order, once", async () => {
+    await serve();
+    const reader = await t!.connect("feed", "f");
+    const client = viaProxy("feed", "f");
+    const seen = lines(client);
+    await client.waitForConnection();
+    for (let i = 0; i < 5; i++) await reader.request("say");
+    await waitFor(() => expect(seen).toHaveLength(5));
+    proxy!.refuse();
+    proxy!.sever();
+    for (let i = 0; i < 5; i++) await reader.request("say");
+    proxy!.accept();
+    const resumed = await next<{ replayed: number }>(client, "$resumed");
+    expect(resumed.replayed).toBe(5);
+    await reader.request("say");
+    await waitFor(() => expect(seen.length).toBeGreaterThanOrEqual(11));
+    expect(seen).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11]);
+  });
+});
 
 describe("resume while a writer keeps broadcasting", () => {
   it("after each drop the client gets exactly what a directly connected observer got: in order, no gap, no duplicate", async () => {
@@ -150,14 +151,7 @@ describe("resume while a writer keeps broadcasting", () => {
       }
       await waitFor(() => expect(resumes).toHaveLength(drop + 1));
     }
-    const before = seen.length;
-    await waitFor(() => expect(seen.length).toBeGreaterThanOrEqual(before + 20));
-    const last = await writing.stop();
-    await waitFor(() => expect(seen.at(-1)).toBe(last));
-    await waitFor(() => expect(expected.at(-1)).toBe(last));
-
-    expect(expected).toEqual(range(1, last));
-    expect(seen).toEqual(expected);
+    await finishWriting(writing, seen, expected);
     expect(client.connectionId).toBe(id);
     // While the network was down the client missed lines (30 at least, less the few that may
     // have been on their way when it went): they came by replay.
@@ -203,13 +197,7 @@ describe("resume while a writer keeps broadcasting", () => {
     expect(client.connectionId).toBe(id);
     expect(resumed.replayed).toBeGreaterThan(0);
 
-    const before = seen.length;
-    await waitFor(() => expect(seen.length).toBeGreaterThanOrEqual(before + 20));
-    const last = await writing.stop();
-    await waitFor(() => expect(seen.at(-1)).toBe(last));
-    await waitFor(() => expect(expected.at(-1)).toBe(last));
-    expect(expected).toEqual(range(1, last));
-    expect(seen).toEqual(expected);
+    await finishWriting(writing, seen, expected);
     const connects = (await writer.request("connects")) as Array<{ id: string; resumed: boolean }>;
     expect(connects.filter((c) => c.id === id)).toEqual([
       { id, resumed: false },
@@ -300,6 +288,30 @@ describe("what a session gets while away", () => {
 });
 
 describe("resume tokens and credentials", () => {
+  it("a token holds at least 128 random bits; the server keeps only its secret's SHA-256", async () => {
+    await serve();
+    const store = memoryStore();
+    const a = await t!.connect("feed", "tokens", { sessionStore: store });
+    const b = await t!.connect("feed", "tokens", { sessionStore: memoryStore() });
+    const token = store.get(`cellar:${t!.server.roomUrl("feed", "tokens")}`)!.token;
+    const [id, secret] = token.split(".") as [string, string];
+    expect(id).toBe(a.connectionId);
+    expect(secret).toMatch(/^[A-Za-z0-9_-]{22,}$/); // base64url: 22 characters carry 132 bits
+    expect(b.connectionId).not.toBe(a.connectionId);
+    // A graceful stop (1012) keeps the sessions, and frees the file for reading.
+    await t!.server.close();
+    const db = new Database(join(t!.dataDir, "cellar.db"), { readonly: true });
+    try {
+      const rows = db.prepare("SELECT conn_id, secret_hash FROM sessions").all() as Array<{ conn_id: string; secret_hash: string }>;
+      const hash = createHash("sha256").update(secret).digest("base64url");
+      expect(rows.find((r) => r.conn_id === id)?.secret_hash).toBe(hash);
+      const dump = JSON.stringify(db.prepare("SELECT * FROM sessions").all());
+      expect(dump).not.toContain(secret);
+    } finally {
+      db.close();
+    }
+  });
+
   it("a hello with a detached session's token but other credentials gets a session of its own; the owner still resumes", async () => {
     await serve();
     // One record whatever the URL (Bob goes through the proxy, Eve straight to the server).

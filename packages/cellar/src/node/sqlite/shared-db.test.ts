@@ -1,5 +1,9 @@
+import { join } from "node:path";
+import Database from "better-sqlite3";
 import { describe, expect, it } from "vitest";
+import { WriteSet } from "../../core/write-set.js";
 import { tempDataDir } from "../../testing/test-server.js";
+import { SCHEMA_VERSION } from "./schema.js";
 import { SharedDb } from "./shared-db.js";
 
 // Reads that hide expired KV entries are tested through rooms in test/kv.test.ts; the purge,
@@ -15,6 +19,106 @@ describe("purging expired KV entries", () => {
       expect(db.purgeExpiredKv(2_000)).toBe(0);
       expect(db.kvGet("NS", "kept", 0)?.value).toBe("b");
       expect(db.kvGet("NS", "gone", 0)).toBeUndefined();
+    } finally {
+      db.close();
+    }
+  });
+});
+
+function logged(seqs: Array<[seq: number, at: number]>): WriteSet {
+  const writes = new WriteSet();
+  for (const [seq, at] of seqs) writes.log.push({ seq, at, to: null, frame: `{"t":"event","seq":${seq}}` });
+  return writes;
+}
+
+function applied(db: SharedDb, instance: number, writes: WriteSet, maxLogEntries?: number): void {
+  db.begin();
+  db.apply(instance, writes, maxLogEntries);
+  db.commit();
+}
+
+describe("the replay log", () => {
+  it("trims by age, raising the floor; the last number stays known when every row is gone", () => {
+    const db = new SharedDb(tempDataDir(), "normal");
+    try {
+      const a = db.ensureInstance("feed", "a");
+      const b = db.ensureInstance("feed", "b");
+      applied(db, a, logged([[1, 100], [2, 200], [3, 300]]));
+      applied(db, b, logged([[7, 150]]));
+      expect(db.trimLogBefore(250)).toBe(3);
+      expect(db.logHead(a)).toEqual({ seq: 3, floor: 2 });
+      expect(db.replay(a, 0, 10).map((r) => r.seq)).toEqual([3]);
+      expect(db.logHead(b)).toEqual({ seq: 7, floor: 7 });
+      expect(db.replay(b, 0, 10)).toEqual([]);
+    } finally {
+      db.close();
+    }
+  });
+
+  it("keeps at most maxLogEntries numbers per instance, trimming in steps", () => {
+    const db = new SharedDb(tempDataDir(), "normal");
+    try {
+      const a = db.ensureInstance("feed", "a");
+      for (let seq = 1; seq <= 40; seq++) applied(db, a, logged([[seq, seq]]), 16);
+      const { floor } = db.logHead(a);
+      // Trimmed every 2 numbers (16 / 8): what is left is 16 or 17 entries.
+      expect(floor).toBeGreaterThanOrEqual(23);
+      expect(db.replay(a, 0, 100).map((r) => r.seq)).toEqual(Array.from({ length: 40 - floor }, (_, i) => floor + 1 + i));
+    } finally {
+      db.close();
+    }
+  });
+});
+
+describe("sessions stored by an earlier run", () => {
+  it("at startup: gone past the window (with anonymous state no session owns), the others away since now", () => {
+    const db = new SharedDb(tempDataDir(), "normal");
+    try {
+      const room = db.ensureInstance("feed", "a");
+      const writes = new WriteSet();
+      writes.setSession("held", { secretHash: "h1", userId: null, channels: null });
+      writes.setSession("old", { secretHash: "h2", userId: null, channels: null });
+      writes.setState("c:held", "k", "1");
+      writes.setState("c:old", "k", "2");
+      writes.setState("c:never", "k", "3");
+      writes.setState("u:ann", "k", "4");
+      applied(db, room, writes);
+      db.recoverSessions(1_000, 0); // a first restart: both were held, both away since 1,000
+      const resumed = new WriteSet();
+      resumed.setSession("old", { secretHash: "h2", userId: null, channels: null }); // "old" resumed in that run
+      applied(db, room, resumed);
+      db.recoverSessions(5_000, 2_000); // a second restart: "held" is away since 1,000, past the window
+      expect(db.session(room, "held")).toBeUndefined();
+      expect(db.session(room, "old")?.detachedAt).toBe(5_000);
+      expect(db.readState(room, "c:held").size).toBe(0);
+      expect(db.readState(room, "c:never").size).toBe(0);
+      expect(db.readState(room, "c:old").get("k")).toBe("2");
+      expect(db.readState(room, "u:ann").get("k")).toBe("4");
+      expect(db.expiredSessions(5_001).map((r) => r.connectionId)).toEqual(["old"]);
+    } finally {
+      db.close();
+    }
+  });
+});
+
+describe("layouts", () => {
+  it("steps a layout 1 file forward in place, keeping its data", () => {
+    const dir = tempDataDir();
+    const raw = new Database(join(dir, "cellar.db"));
+    raw.exec(`
+      CREATE TABLE instances (id INTEGER PRIMARY KEY, kind TEXT NOT NULL, name TEXT NOT NULL,
+        bytes INTEGER NOT NULL DEFAULT 0, sql_turn INTEGER NOT NULL DEFAULT 0, UNIQUE (kind, name));
+      INSERT INTO instances (kind, name) VALUES ('feed', 'a');
+    `);
+    raw.pragma("user_version = 1");
+    raw.close();
+    const db = new SharedDb(dir, "normal");
+    try {
+      expect(db.db.pragma("user_version", { simple: true })).toBe(SCHEMA_VERSION);
+      const a = db.instanceId("feed", "a")!;
+      expect(db.logHead(a)).toEqual({ seq: 0, floor: 0 });
+      applied(db, a, logged([[1, 1]]));
+      expect(db.logHead(a).seq).toBe(1);
     } finally {
       db.close();
     }
