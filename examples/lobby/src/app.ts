@@ -1,21 +1,15 @@
 import { readFile } from "node:fs/promises";
-import { createRequire } from "node:module";
-import { dirname, join, resolve, sep } from "node:path";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { CellarError } from "cellar";
-import type { CellarServer } from "cellar/node";
 import { Hono } from "hono";
+import { clientModule, type CellarServer } from "cellar/node";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import { ChatStore, type ChatRoom } from "./chat-store.js";
 import { MAIN } from "./identity.js";
 import { createChatRoom, createChatRoomInput } from "./lobby.js";
 
 const publicDir = fileURLToPath(new URL("../public/", import.meta.url));
-// The browser imports the client straight from the built package: its modules only import
-// each other, with relative paths. The entry resolves to dist/client/index.js, or to
-// src/client/index.ts under --conditions=source; either way the package root is two levels
-// up, and the browser needs the built files.
-const cellarDist = resolve(dirname(createRequire(import.meta.url).resolve("cellar/client")), "../../dist");
 
 /** HTTP status of the errors the API passes on. */
 const STATUS: Record<string, ContentfulStatusCode> = { INVALID_PAYLOAD: 400, CHAT_ROOM_EXISTS: 409 };
@@ -29,13 +23,8 @@ export function createApp(server: Pick<CellarServer, "invoke">): Hono {
   const app = new Hono();
   app.get("/", async (c) => c.html(await readFile(join(publicDir, "index.html"), "utf8")));
   app.get("/cellar/*", async (c) => {
-    const file = resolve(cellarDist, c.req.path.slice("/cellar/".length));
-    if (!file.startsWith(cellarDist + sep) || !file.endsWith(".js")) return c.notFound();
-    try {
-      return c.body(await readFile(file, "utf8"), 200, { "content-type": "text/javascript; charset=utf-8" });
-    } catch {
-      return c.notFound();
-    }
+    const source = await clientModule(c.req.path.slice("/cellar/".length));
+    return source === undefined ? c.notFound() : c.body(source, 200, { "content-type": "text/javascript; charset=utf-8" });
   });
 
   app.get("/api/chat-rooms", async (c) => {

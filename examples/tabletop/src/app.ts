@@ -1,14 +1,10 @@
 import { readFile } from "node:fs/promises";
-import { createRequire } from "node:module";
-import { dirname, join, resolve, sep } from "node:path";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Hono } from "hono";
+import { clientModule } from "cellar/node";
 
 const publicDir = fileURLToPath(new URL("../public/", import.meta.url));
-// The browser imports the client straight from the built package (`npm run build`): its
-// modules only import each other, with relative paths. The entry resolves to src/client/ or
-// dist/client/ depending on the `source` condition; the built files are in dist/ either way.
-const cellarDist = resolve(dirname(createRequire(import.meta.url).resolve("cellar/client")), "../../dist");
 
 export interface AppOptions {
   /** Creates a table; `Tabletop.createTable` bound to the server. */
@@ -27,13 +23,8 @@ export function createApp(options: AppOptions): Hono {
     return c.json(await options.createTable(), 201);
   });
   app.get("/cellar/*", async (c) => {
-    const file = resolve(cellarDist, c.req.path.slice("/cellar/".length));
-    if (!file.startsWith(cellarDist + sep) || !file.endsWith(".js")) return c.notFound();
-    try {
-      return c.body(await readFile(file, "utf8"), 200, { "content-type": "text/javascript; charset=utf-8" });
-    } catch {
-      return c.notFound();
-    }
+    const source = await clientModule(c.req.path.slice("/cellar/".length));
+    return source === undefined ? c.notFound() : c.body(source, 200, { "content-type": "text/javascript; charset=utf-8" });
   });
   return app;
 }

@@ -3,6 +3,7 @@
  * SQLite storage on one port.
  */
 export { createServer } from "./server.js";
+export { clientModule } from "./client-modules.js";
 export type { CellarServer, ServerStats } from "./server.js";
 export type { FetchApp, ServerOptions } from "./options.js";
 export type { CommitStats } from "./committer.js";
