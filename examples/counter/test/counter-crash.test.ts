@@ -28,7 +28,7 @@ async function boot(dataDir: string): Promise<ServerProcess> {
 
 /** A client that does not reconnect, so the killed server fails its requests at once. */
 function join(server: ServerProcess, name: string): CellarClient {
-  const url = `${server.url.replace(/^http/, "ws")}/rooms/counter/main`;
+  const url = server.roomUrl("counter", "main");
   const c = new CellarClient(url, { WebSocket: WebSocket as unknown as WebSocketConstructor, params: { name }, reconnect: false });
   clients.push(c);
   return c;

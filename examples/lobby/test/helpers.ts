@@ -23,7 +23,7 @@ export function startLobbyProcess(dataDir: string): Promise<ServerProcess> {
 
 /** A connected client of a server process, named `name`. */
 export async function connectTo(server: ServerProcess, kind: string, name: string): Promise<CellarClient> {
-  const url = `${server.url.replace(/^http/, "ws")}/rooms/${kind}/main`;
+  const url = server.roomUrl(kind, "main");
   const client = new CellarClient(url, { WebSocket: WebSocket as unknown as WebSocketConstructor, params: { name } });
   await client.waitForConnection();
   return client;

@@ -29,7 +29,7 @@ async function boot(dataDir: string): Promise<ServerProcess> {
 
 /** A client of user `user`; it does not reconnect, so a killed server fails its requests at once. */
 function client(server: ServerProcess, user: string): CellarClient {
-  const url = `${server.url.replace(/^http/, "ws")}/rooms/notes/main`;
+  const url = server.roomUrl("notes", "main");
   const c = new CellarClient(url, { WebSocket: WebSocket as unknown as WebSocketConstructor, params: { user }, reconnect: false });
   clients.push(c);
   return c;

@@ -43,7 +43,7 @@ async function createTable(server: ServerProcess): Promise<{ tableId: string; ho
 
 /** A client of the table; it reconnects (and resumes) quickly when the server comes back. */
 function open(server: ServerProcess, tableId: string, params: Record<string, unknown> = {}): Watched {
-  const url = `${server.url.replace(/^http/, "ws")}/rooms/tabletop/${tableId}`;
+  const url = server.roomUrl("tabletop", tableId);
   const client = new CellarClient(url, { WebSocket: WS, params, reconnect: { initialDelayMs: 50, maxDelayMs: 250 } });
   clients.push(client);
   return watch(client);

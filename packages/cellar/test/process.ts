@@ -16,7 +16,7 @@ export function startProcess(dataDir: string): Promise<ServerProcess> {
 }
 
 export async function connectTo(server: ServerProcess, kind: string, id: string): Promise<CellarClient> {
-  const url = `${server.url.replace(/^http/, "ws")}/rooms/${kind}/${id}`;
+  const url = server.roomUrl(kind, id);
   const client = new CellarClient(url, { WebSocket: WebSocket as unknown as WebSocketConstructor });
   await client.waitForConnection();
   return client;

@@ -47,7 +47,6 @@ async function boot(dir: string, env: Record<string, string> = {}): Promise<Serv
 }
 
 const portOf = (p: ServerProcess) => Number(new URL(p.url).port);
-const roomUrl = (p: ServerProcess, kind: string, id: string) => `${p.url.replace(/^http/, "ws")}/rooms/${kind}/${id}`;
 
 async function proxyTo(port: number): Promise<TcpProxy> {
   const p = await startTcpProxy(port);
@@ -97,14 +96,14 @@ describe("SIGKILL and restart within the resume window", () => {
       { name: "b1", room: "b", net: good },
       { name: "b2", room: "b", net: down },
     ].map((m) => {
-      const client = open(m.net.via(roomUrl(first, "feed", m.room)));
+      const client = open(m.net.via(first.roomUrl("feed", m.room)));
       return { ...m, client, seen: lines(client), resumed: record<{ replayed: number }>(client, "$resumed"), resynced: record(client, "$resynced") };
     });
     await Promise.all(members.map((m) => m.client.waitForConnection()));
     const ids = members.map((m) => m.client.connectionId);
     const writers = {
-      a: await connect(roomUrl(first, "feed", "a"), { reconnect: false }),
-      b: await connect(roomUrl(first, "feed", "b"), { reconnect: false }),
+      a: await connect(first.roomUrl("feed", "a"), { reconnect: false }),
+      b: await connect(first.roomUrl("feed", "b"), { reconnect: false }),
     };
     for (let i = 1; i <= 3; i++) {
       expect(await writers.a.request("say")).toBe(i);
@@ -146,8 +145,8 @@ describe("SIGKILL and restart within the resume window", () => {
     expect(members.map((m) => m.client.connectionId)).toEqual(ids);
 
     const writersAfter = {
-      a: await connect(roomUrl(second, "feed", "a"), { reconnect: false }),
-      b: await connect(roomUrl(second, "feed", "b"), { reconnect: false }),
+      a: await connect(second.roomUrl("feed", "a"), { reconnect: false }),
+      b: await connect(second.roomUrl("feed", "b"), { reconnect: false }),
     };
     for (let i = 8; i <= 9; i++) {
       expect(await writersAfter.a.request("say")).toBe(i);
@@ -169,16 +168,16 @@ describe("SIGKILL and restart within the resume window", () => {
   it("a session's channels (joined in a handler), anonymous connection state and per-user state survive the crash", async () => {
     const dir = dataDir();
     const first = await boot(dir);
-    const listener = await connect(roomUrl(first, "feed", "ch"));
+    const listener = await connect(first.roomUrl("feed", "ch"));
     await listener.request("join", "green");
     const seen = lines(listener);
-    const anon = await connect(roomUrl(first, "scratch", "s"));
+    const anon = await connect(first.roomUrl("scratch", "s"));
     expect(await anon.request("bump")).toBe(1);
     expect(await anon.request("bump")).toBe(2);
-    const ann = await connect(roomUrl(first, "profile", "p"), { params: { user: "ann" } });
+    const ann = await connect(first.roomUrl("profile", "p"), { params: { user: "ann" } });
     expect(await ann.request("visit")).toBe(1);
     expect(await ann.request("visit")).toBe(2);
-    const writer = await connect(roomUrl(first, "feed", "ch"), { reconnect: false });
+    const writer = await connect(first.roomUrl("feed", "ch"), { reconnect: false });
     expect(await writer.request("say", { channel: "green" })).toBe(1);
     await waitFor(() => expect(seen).toEqual([1]));
     const resumed = [listener, anon, ann].map((c) => record(c, "$resumed"));
@@ -188,7 +187,7 @@ describe("SIGKILL and restart within the resume window", () => {
     const second = await boot(dir, { PORT: String(portOf(first)) });
     await waitFor(() => expect(resumed.map((r) => r.length)).toEqual([1, 1, 1]));
     expect([listener, anon, ann].map((c) => c.connectionId)).toEqual(ids);
-    const writerAfter = await connect(roomUrl(second, "feed", "ch"), { reconnect: false });
+    const writerAfter = await connect(second.roomUrl("feed", "ch"), { reconnect: false });
     expect(await writerAfter.request("say", { channel: "green" })).toBe(2);
     expect(await writerAfter.request("say", { channel: "other" })).toBe(3);
     expect(await writerAfter.request("say")).toBe(4);
@@ -197,8 +196,8 @@ describe("SIGKILL and restart within the resume window", () => {
     expect(await anon.request("bump")).toBe(3);
     expect(await ann.request("visit")).toBe(3);
     // Another session: its own anonymous state; the same user: the same per-user state.
-    expect(await (await connect(roomUrl(second, "scratch", "s"))).request("bump")).toBe(1);
-    expect(await (await connect(roomUrl(second, "profile", "p"), { params: { user: "ann" } })).request("visit")).toBe(4);
+    expect(await (await connect(second.roomUrl("scratch", "s"))).request("bump")).toBe(1);
+    expect(await (await connect(second.roomUrl("profile", "p"), { params: { user: "ann" } })).request("visit")).toBe(4);
   });
 });
 
@@ -209,12 +208,12 @@ describe("when a resume is not possible after a restart", () => {
     const dir = dataDir();
     const first = await boot(dir, env);
     const port = portOf(first);
-    const url = roomUrl(first, "feed", "w");
+    const url = first.roomUrl("feed", "w");
     // c1 goes away before the crash and stays away; c3 comes back at once after the restart.
     // c2, alone in its room, stays away after the restart (its room is not loaded meanwhile:
     // the session ends in storage).
     const nets = [await proxyTo(port), await proxyTo(port), await proxyTo(port)];
-    const urls = [url, roomUrl(first, "feed", "w2"), url];
+    const urls = [url, first.roomUrl("feed", "w2"), url];
     const cs = nets.map((net, i) => open(net.via(urls[i]!)));
     await Promise.all(cs.map((c) => c.waitForConnection()));
     const [c1, c2, c3] = cs as [CellarClient, CellarClient, CellarClient];
@@ -269,7 +268,7 @@ describe("when a resume is not possible after a restart", () => {
     const dir = dataDir();
     const first = await boot(dir, env);
     const port = portOf(first);
-    const url = roomUrl(first, "feed", "trim");
+    const url = first.roomUrl("feed", "trim");
     const away = await proxyTo(port);
     const behind = open(away.via(url));
     const current = open(url);
@@ -309,7 +308,7 @@ describe("graceful restart (SIGTERM)", () => {
   it("clients see 1012, retry at once, resume on the restarted server; emits made while it was down arrive once, in order", async () => {
     const dir = dataDir();
     const first = await boot(dir);
-    const client = await connect(roomUrl(first, "journal", "j"));
+    const client = await connect(first.roomUrl("journal", "j"));
     const id = client.connectionId;
     const retries = record<{ attempt: number; delayMs: number; code: number }>(client, "$retry");
     const resumed = record<{ replayed: number }>(client, "$resumed");

@@ -19,7 +19,7 @@ async function boot(env: Record<string, string> = {}): Promise<ServerProcess> {
 describe("graceful shutdown, edge cases", () => {
   it("a client that does not answer the close handshake does not crash the shutdown (DB closed before its close event)", async () => {
     const server = await boot();
-    const ws = (await RawSocket.connect(`${server.url.replace(/^http/, "ws")}/rooms/bye/b`)).ws;
+    const ws = (await RawSocket.connect(server.roomUrl("bye", "b"))).ws;
     (ws as unknown as { _socket: { pause(): void } })._socket.pause(); // a stalled peer
     server.child.kill("SIGTERM");
     const exit = await server.exited;
@@ -29,7 +29,7 @@ describe("graceful shutdown, edge cases", () => {
 
   it("a handler still running at shutdownTimeoutMs does not crash the process when it finishes", async () => {
     const server = await boot({ SHUTDOWN_MS: "200" });
-    const socket = await RawSocket.connect(`${server.url.replace(/^http/, "ws")}/rooms/slow/s`);
+    const socket = await RawSocket.connect(server.roomUrl("slow", "s"));
     socket.send({ t: "req", id: 1, event: "slow", data: 1500 });
     await new Promise((r) => setTimeout(r, 50));
     server.child.kill("SIGTERM");
@@ -39,11 +39,11 @@ describe("graceful shutdown, edge cases", () => {
 
   it("a second SIGTERM during shutdown exits at once, without waiting for running handlers", async () => {
     const server = await boot({ SHUTDOWN_MS: "60000" });
-    const socket = await RawSocket.connect(`${server.url.replace(/^http/, "ws")}/rooms/slow/s`);
+    const socket = await RawSocket.connect(server.roomUrl("slow", "s"));
     socket.send({ t: "req", id: 1, event: "slow", data: 60_000 });
     server.child.kill("SIGTERM");
     // Shutdown has begun once new sockets are refused: a 503, or no listener at all.
-    const url = `${server.url.replace(/^http/, "ws")}/rooms/slow/other`;
+    const url = server.roomUrl("slow", "other");
     const answer = () => upgradeAnswer(url).then((a) => a.status, () => "refused");
     await vi.waitFor(async () => expect([503, "refused"]).toContain(await answer()), { timeout: 5000, interval: 20 });
     server.child.kill("SIGTERM");

@@ -90,3 +90,8 @@ export function toWebRequest(request: IncomingMessage): Request {
   }
   return new Request(`http://${request.headers.host ?? "localhost"}${request.url ?? "/"}`, { headers });
 }
+
+/** `ws://host:port/rooms/<kind>/<id>` for a server listening at `httpUrl`. */
+export function roomUrl(httpUrl: string, kind: string, id: string): string {
+  return `${httpUrl.replace(/^http/, "ws")}/rooms/${encodeURIComponent(kind)}/${encodeURIComponent(id)}`;
+}

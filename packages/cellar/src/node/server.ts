@@ -6,7 +6,7 @@ import { createKvNamespace, type KvNamespace } from "../core/kv-api.js";
 import type { Logger } from "../core/ports.js";
 import type { CommitStats } from "./committer.js";
 import { resolveOptions, type ResolvedOptions, type ServerOptions } from "./options.js";
-import { Router, validInstanceId } from "./routes.js";
+import { Router, validInstanceId, roomUrl } from "./routes.js";
 import { start, type Running } from "./runtime.js";
 
 export interface ServerStats {
@@ -92,7 +92,7 @@ class NodeServer implements CellarServer {
   }
 
   roomUrl(kind: string, id: string): string {
-    return `${this.url.replace(/^http/, "ws")}/rooms/${encodeURIComponent(kind)}/${encodeURIComponent(id)}`;
+    return roomUrl(this.url, kind, id);
   }
 
   async listen(): Promise<{ url: string; port: number }> {

@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from "node:child_process";
+import { roomUrl } from "../node/routes.js";
 import type { CellarServer } from "../node/server.js";
 
 const READY = "CELLAR_LISTENING ";
@@ -18,6 +19,8 @@ export function announceListening(server: CellarServer): void {
 
 export interface ServerProcess {
   readonly url: string;
+  /** `ws://host:port/rooms/<kind>/<id>` on this server. */
+  roomUrl(kind: string, id: string): string;
   readonly child: ChildProcess;
   /** Resolves when the process exits. */
   readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
@@ -58,10 +61,12 @@ export function startServerProcess(options: ServerProcessOptions): Promise<Serve
       const line = output.split("\n").find((l) => l.startsWith(READY));
       if (!line) return;
       clearTimeout(timer);
+      const url = line.slice(READY.length).trim();
       child.stdout!.off("data", onData);
       child.stdout!.on("data", (more: Buffer) => (output += more.toString()));
       resolve({
-        url: line.slice(READY.length).trim(),
+        url,
+        roomUrl: (kind, id) => roomUrl(url, kind, id),
         child,
         exited,
         output: () => output,
