@@ -37,7 +37,7 @@ export interface EventContext<S, C> extends ConnectionContext<S, C> {
 export interface ConnectContext<S, C> extends ConnectionContext<S, C> {
   /** The `params` the client sent in its handshake. */
   readonly params: Readonly<Record<string, unknown>>;
-  /** Whether this is a resumed session (always false until resume lands). */
+  /** Whether this connection resumed an earlier session (same id, channels and state; see docs/protocol.md). */
   readonly resumed: boolean;
 }
 
