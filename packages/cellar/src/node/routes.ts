@@ -81,13 +81,21 @@ export function originAllowed(request: IncomingMessage, allowed: readonly string
   }
 }
 
-/** The upgrade request as a Web `Request`, for `authenticate`. */
+/** The header `authenticate` finds the client's address in (the host sets it; a client's own is dropped). */
+export const REMOTE_ADDRESS_HEADER = "cellar-remote-address";
+
+/**
+ * The upgrade request as a Web `Request`, for `authenticate`, with the client's IP address
+ * in the `cellar-remote-address` header (the address of the TCP peer: behind a reverse proxy,
+ * the proxy's).
+ */
 export function toWebRequest(request: IncomingMessage): Request {
   const headers = new Headers();
   for (const [name, value] of Object.entries(request.headers)) {
-    if (value === undefined) continue;
+    if (value === undefined || name === REMOTE_ADDRESS_HEADER) continue;
     for (const v of Array.isArray(value) ? value : [value]) headers.append(name, v);
   }
+  if (request.socket.remoteAddress) headers.set(REMOTE_ADDRESS_HEADER, request.socket.remoteAddress);
   return new Request(`http://${request.headers.host ?? "localhost"}${request.url ?? "/"}`, { headers });
 }
 
