@@ -32,10 +32,12 @@ export async function createSession(server: CellarServer, resolved: ResolvedAren
   const hostKeyHash = await sha256Hex(request.hostKey);
   if (!(await claimHostId(server, hostId, request.hostKey, hostKeyHash))) return refuse(409, "HOST_ID_TAKEN");
 
+  // Codes never used (or cleared) first; an ended session's code only when those are scarce.
   for (let attempt = 0; attempt < CODE_ATTEMPTS; attempt++) {
     const code = String(randomInt(1000, 10_000));
+    const replaceEnded = attempt >= CODE_ATTEMPTS / 2;
     const opened = await server.invoke(ROOM_KIND, code, (ctx: RoomContext<object>) =>
-      openSession(ctx, { session: checked.session, hostId, hostKeyHash }, resolved),
+      openSession(ctx, { session: checked.session, hostId, hostKeyHash, replaceEnded }, resolved),
     );
     if (opened) return { status: 201, body: { code } };
   }

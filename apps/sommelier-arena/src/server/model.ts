@@ -30,6 +30,8 @@ export interface StoredWine {
 }
 
 export interface SessionState {
+  /** Random, per session: a code is reused after a session ended, connections bound to the old one must not act on the new. */
+  sessionId: string;
   code: string;
   title: string;
   timerSeconds: number;
@@ -88,7 +90,11 @@ export const participantKey = (token: string) => `${PARTICIPANT_PREFIX}${token}`
 export const responseKey = (participantId: string, questionId: string) => `response:${participantId}:${questionId}`;
 export const answeredKey = (questionId: string) => `answered:${questionId}`;
 
-/** Connection channels: every host connection, every participant connection, one participant's connections. */
-export const HOST_CHANNEL = "host";
-export const PLAYERS_CHANNEL = "players";
-export const participantChannel = (participantId: string) => `p:${participantId}`;
+/**
+ * Connection channels of a session: its host connections, its participant connections, one
+ * participant's connections. Named by session id, so connections bound to an ended session
+ * whose code was given to a new one hear nothing of the new one.
+ */
+export const hostChannel = (sessionId: string) => `host:${sessionId}`;
+export const playersChannel = (sessionId: string) => `players:${sessionId}`;
+export const participantChannel = (sessionId: string, participantId: string) => `p:${sessionId}:${participantId}`;

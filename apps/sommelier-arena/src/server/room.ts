@@ -46,13 +46,13 @@ import {
 import { HOSTS, upsertEntry } from "./host-index.js";
 import {
   answeredKey,
-  HOST_CHANNEL,
+  hostChannel,
   HOST_ID_KEY,
   HOST_KEY_HASH_KEY,
   participantChannel,
   participantKey,
+  playersChannel,
   PARTICIPANT_PREFIX,
-  PLAYERS_CHANNEL,
   responseKey,
   STATE_KEY,
   type Participant,
@@ -98,6 +98,8 @@ export function resolveOptions(options: ArenaOptions = {}): ResolvedArenaOptions
 
 /** What a connection is to the session; kept with its Cellar session (through resumes and restarts). */
 interface Binding {
+  /** The `sessionId` of the session this connection was bound in. */
+  sessionId: string | null;
   role: "host" | "participant" | null;
   /** A participant's rejoin token: the key of its record. */
   token: string | null;
@@ -133,8 +135,8 @@ export function defineSessionRoom(resolved: ResolvedArenaOptions): RoomDefinitio
     name: ROOM_KIND,
     state: {},
     connection: defineConnection<Binding>({
-      state: { role: null, token: null, participantId: null },
-      persistedKeys: ["role", "token", "participantId"],
+      state: { sessionId: null, role: null, token: null, participantId: null },
+      persistedKeys: ["sessionId", "role", "token", "participantId"],
     }),
 
     async authenticate(request, ctx) {
@@ -155,8 +157,8 @@ export function defineSessionRoom(resolved: ResolvedArenaOptions): RoomDefinitio
       if (!state || state.phase === "ended") return;
       const now = Date.now();
       await catchUp(ctx, state, now);
-      if (state.hostAwaySince === null && !hostPresent(ctx)) await hostLeft(ctx, state, resolved, now);
-      const stale = (await listParticipants(ctx)).filter((p) => p.connected && !participantPresent(ctx, p.id));
+      if (state.hostAwaySince === null && !hostPresent(ctx, state)) await hostLeft(ctx, state, resolved, now);
+      const stale = (await listParticipants(ctx)).filter((p) => p.connected && !participantPresent(ctx, state, p.id));
       for (const p of stale) await putParticipant(ctx, { ...p, connected: false });
       if (stale.length > 0) ctx.emit.broadcast("lobby:updated", lobbyView(state, await listParticipants(ctx)));
     },
@@ -166,7 +168,7 @@ export function defineSessionRoom(resolved: ResolvedArenaOptions): RoomDefinitio
       if (!ctx.resumed) return;
       const binding = ctx.connection.state;
       const state = await loadState(ctx);
-      if (!state) return;
+      if (!state || binding.sessionId !== state.sessionId) return;
       if (binding.role === "host") await hostArrived(ctx, state);
       else if (binding.role === "participant") await participantArrived(ctx, state);
     },
@@ -174,10 +176,10 @@ export function defineSessionRoom(resolved: ResolvedArenaOptions): RoomDefinitio
     async onDisconnect(ctx) {
       const binding = ctx.connection.state;
       const state = await loadState(ctx);
-      if (!state || state.phase === "ended") return;
-      if (binding.role === "host" && !hostPresent(ctx)) {
+      if (!state || state.phase === "ended" || binding.sessionId !== state.sessionId) return;
+      if (binding.role === "host" && !hostPresent(ctx, state)) {
         await hostLeft(ctx, state, resolved, Date.now());
-      } else if (binding.role === "participant" && binding.token && binding.participantId && !participantPresent(ctx, binding.participantId)) {
+      } else if (binding.role === "participant" && binding.token && binding.participantId && !participantPresent(ctx, state, binding.participantId)) {
         const record = await ctx.storage.get<ParticipantRecord>(participantKey(binding.token));
         if (record?.connected) {
           await ctx.storage.put(participantKey(binding.token), { ...record, connected: false });
@@ -229,10 +231,10 @@ export function defineSessionRoom(resolved: ResolvedArenaOptions): RoomDefinitio
     const [storedId, storedHash] = await Promise.all([ctx.storage.get<string>(HOST_ID_KEY), ctx.storage.get<string>(HOST_KEY_HASH_KEY)]);
     const keyOk = storedHash !== undefined && (await matchesHash(hostKey, storedHash));
     if (hostId !== storedId || !keyOk) throw fail("WRONG_HOST_KEY");
-    const binding = ctx.connection.state;
+    const binding = bindingIn(ctx, state);
     if (binding.role === "participant") throw fail("ALREADY_JOINED", "This connection joined as a participant; the host needs its own");
-    binding.role = "host";
-    await ctx.connection.join(HOST_CHANNEL);
+    Object.assign(ctx.connection.state, { sessionId: state.sessionId, role: "host", token: null, participantId: null } satisfies Binding);
+    await ctx.connection.join(hostChannel(state.sessionId));
     await hostArrived(ctx, state);
     return hostSnapshot(ctx, state, storedId);
   });
@@ -252,7 +254,7 @@ export function defineSessionRoom(resolved: ResolvedArenaOptions): RoomDefinitio
 
   room.on("join_session", { schema: joinSchema }, async (ctx, { pseudonym: typed }): Promise<JoinSessionReply> => {
     const state = await requireState(ctx);
-    const binding = ctx.connection.state;
+    const binding = bindingIn(ctx, state);
     if (binding.role === "participant") throw fail("ALREADY_JOINED");
     if (binding.role === "host") throw fail("ALREADY_JOINED", "This connection is the host's; join from another device or tab");
     if (state.phase === "ended") throw fail("SESSION_ENDED");
@@ -277,7 +279,7 @@ export function defineSessionRoom(resolved: ResolvedArenaOptions): RoomDefinitio
     await ctx.storage.put(participantKey(token), record);
     state.participantCount = participants.length + 1;
     await saveState(ctx, state);
-    await bindParticipant(ctx, token, record.id);
+    await bindParticipant(ctx, state, token, record.id);
     const all = [...participants, { ...record, token }];
     ctx.emit.broadcast("lobby:updated", lobbyView(state, all));
     await sendAnsweredCount(ctx, state);
@@ -288,17 +290,17 @@ export function defineSessionRoom(resolved: ResolvedArenaOptions): RoomDefinitio
     const state = await requireState(ctx);
     const record = await ctx.storage.get<ParticipantRecord>(participantKey(rejoinToken));
     if (!record) throw fail("UNKNOWN_REJOIN_TOKEN");
-    const binding = ctx.connection.state;
+    const binding = bindingIn(ctx, state);
     if (binding.role === "host") throw fail("ALREADY_JOINED", "This connection is the host's; rejoin from another device or tab");
     if (binding.role === "participant" && binding.token !== rejoinToken) throw fail("ALREADY_JOINED", "This connection belongs to another participant");
-    await bindParticipant(ctx, rejoinToken, record.id);
+    await bindParticipant(ctx, state, rejoinToken, record.id);
     await participantArrived(ctx, state);
     return participantSnapshot(ctx, state, rejoinToken);
   });
 
   room.on("submit_answer", { schema: answerSchema }, async (ctx, { questionId, optionId }): Promise<SubmitAnswerReply> => {
-    const { token, participantId } = requireParticipant(ctx);
     const state = await requireState(ctx);
+    const { token, participantId } = requireParticipant(ctx, state);
     const question = currentQuestion(state);
     if (!isOpen(state) || !question) throw fail("QUESTION_CLOSED", closedMessage(state));
     if (question.id !== questionId) {
@@ -316,7 +318,7 @@ export function defineSessionRoom(resolved: ResolvedArenaOptions): RoomDefinitio
       if (record) await ctx.storage.put(participantKey(token), { ...record, answered: [...record.answered, questionId] });
       const count = ((await ctx.storage.get<number>(answeredKey(questionId))) ?? 0) + 1;
       await ctx.storage.put(answeredKey(questionId), count);
-      ctx.emit.to(HOST_CHANNEL).emit("game:participant_answered", { questionId, answeredCount: count, participantCount: state.participantCount });
+      ctx.emit.to(hostChannel(state.sessionId)).emit("game:participant_answered", { questionId, answeredCount: count, participantCount: state.participantCount });
     }
     return { questionId, optionId };
   });
@@ -405,22 +407,24 @@ export function defineSessionRoom(resolved: ResolvedArenaOptions): RoomDefinitio
 }
 
 /**
- * Opens a new session in the room `ctx` belongs to, unless a live session holds its code.
- * An ended session's data is cleared first (its results stay in the host index).
+ * Opens a new session in the room `ctx` belongs to, unless a session holds its code: a live
+ * one always does; an ended one (kept for late rejoins) unless `replaceEnded`, and then its
+ * data is cleared first (its results stay in the host index).
  */
 export async function openSession(
   ctx: Ctx,
-  input: { session: SessionInput; hostId: string; hostKeyHash: string },
+  input: { session: SessionInput; hostId: string; hostKeyHash: string; replaceEnded?: boolean },
   resolved: ResolvedArenaOptions,
 ): Promise<boolean> {
   const existing = await loadState(ctx);
-  if (existing && existing.phase !== "ended") return false;
+  if (existing && (existing.phase !== "ended" || !input.replaceEnded)) return false;
   if (existing) {
     for (const pending of await ctx.schedule.list()) await ctx.schedule.cancel(pending.id);
     await ctx.storage.deleteAll();
   }
   const now = Date.now();
   const state: SessionState = {
+    sessionId: randomToken(12),
     code: ctx.room.id,
     title: input.session.title,
     timerSeconds: input.session.timerSeconds,
@@ -479,13 +483,20 @@ async function requireState(ctx: Ctx): Promise<SessionState> {
   return state;
 }
 
-async function requireHost(ctx: ConnCtx): Promise<SessionState> {
-  if (ctx.connection.state.role !== "host") throw fail("NOT_HOST");
-  return requireState(ctx);
+/** The connection's binding if it was made in the current session; an unbound one otherwise. */
+function bindingIn(ctx: ConnCtx, state: SessionState): Binding {
+  const binding = ctx.connection.state;
+  return binding.sessionId === state.sessionId ? binding : { sessionId: null, role: null, token: null, participantId: null };
 }
 
-function requireParticipant(ctx: ConnCtx): { token: string; participantId: string } {
-  const { role, token, participantId } = ctx.connection.state;
+async function requireHost(ctx: ConnCtx): Promise<SessionState> {
+  const state = await requireState(ctx);
+  if (bindingIn(ctx, state).role !== "host") throw fail("NOT_HOST");
+  return state;
+}
+
+function requireParticipant(ctx: ConnCtx, state: SessionState): { token: string; participantId: string } {
+  const { role, token, participantId } = bindingIn(ctx, state);
   if (role !== "participant" || !token || !participantId) throw fail("NOT_JOINED");
   return { token, participantId };
 }
@@ -523,13 +534,13 @@ function inChannel(ctx: Ctx, channel: string): boolean {
   return ctx.room.connections().some((c) => c.channels.has(channel));
 }
 
-const hostPresent = (ctx: Ctx) => inChannel(ctx, HOST_CHANNEL);
-const participantPresent = (ctx: Ctx, participantId: string) => inChannel(ctx, participantChannel(participantId));
+const hostPresent = (ctx: Ctx, state: SessionState) => inChannel(ctx, hostChannel(state.sessionId));
+const participantPresent = (ctx: Ctx, state: SessionState, participantId: string) => inChannel(ctx, participantChannel(state.sessionId, participantId));
 
-async function bindParticipant(ctx: ConnCtx, token: string, participantId: string): Promise<void> {
-  Object.assign(ctx.connection.state, { role: "participant", token, participantId } satisfies Binding);
-  await ctx.connection.join(PLAYERS_CHANNEL);
-  await ctx.connection.join(participantChannel(participantId));
+async function bindParticipant(ctx: ConnCtx, state: SessionState, token: string, participantId: string): Promise<void> {
+  Object.assign(ctx.connection.state, { sessionId: state.sessionId, role: "participant", token, participantId } satisfies Binding);
+  await ctx.connection.join(playersChannel(state.sessionId));
+  await ctx.connection.join(participantChannel(state.sessionId, participantId));
 }
 
 async function participantArrived(ctx: ConnCtx, state: SessionState): Promise<void> {
@@ -634,9 +645,9 @@ async function reveal(ctx: Ctx, state: SessionState): Promise<void> {
   state.remainingMs = 0;
   state.lastTickAt = null;
   await saveState(ctx, state);
-  ctx.emit.to(HOST_CHANNEL).emit("game:answer_revealed", hostReveal(question, scored));
+  ctx.emit.to(hostChannel(state.sessionId)).emit("game:answer_revealed", hostReveal(question, scored));
   for (const result of scored.results) {
-    ctx.emit.to(participantChannel(result.participantId)).emit("game:answer_revealed", participantReveal(question, result));
+    ctx.emit.to(participantChannel(state.sessionId, result.participantId)).emit("game:answer_revealed", participantReveal(question, result));
   }
 }
 
@@ -690,7 +701,7 @@ async function sendAnsweredCount(ctx: Ctx, state: SessionState): Promise<void> {
   const question = currentQuestion(state);
   if (!question || !isOpen(state)) return;
   const answeredCount = (await ctx.storage.get<number>(answeredKey(question.id))) ?? 0;
-  ctx.emit.to(HOST_CHANNEL).emit("game:participant_answered", { questionId: question.id, answeredCount, participantCount: state.participantCount });
+  ctx.emit.to(hostChannel(state.sessionId)).emit("game:participant_answered", { questionId: question.id, answeredCount, participantCount: state.participantCount });
 }
 
 function closedMessage(state: SessionState): string {
