@@ -192,26 +192,28 @@ export function defineSessionRoom(resolved: ResolvedArenaOptions): RoomDefinitio
       const state = await loadState(ctx);
       if (!state) return;
       const now = Date.now();
-      const payload = (alarm.payload ?? {}) as { questionId?: string; deadline?: number };
+      // Alarms fire at least once: one that is not the pending one the state names (it was
+      // cancelled, replaced, or already ran) does nothing.
       switch (alarm.name) {
         case "tick": {
-          if (state.phase !== "question_open" || payload.questionId !== currentQuestion(state)?.id) return;
+          const question = currentQuestion(state);
+          if (state.phase !== "question_open" || alarm.id !== state.alarms.tick || !question) return;
           if (await catchUp(ctx, state, now)) return;
           state.lastTickAt = now;
           const remainingMs = remainingAt(state, now);
-          state.alarms.tick = remainingMs > TICK_MS ? await ctx.schedule.at(now + TICK_MS, "tick", { questionId: payload.questionId }) : null;
+          state.alarms.tick = remainingMs > TICK_MS ? await ctx.schedule.at(now + TICK_MS, "tick", { questionId: question.id }) : null;
           await saveState(ctx, state);
-          ctx.emit.broadcast("game:timer_tick", { questionId: payload.questionId, remainingMs }, { volatile: true });
+          ctx.emit.broadcast("game:timer_tick", { questionId: question.id, remainingMs }, { volatile: true });
           return;
         }
         case "expire": {
-          if (state.phase !== "question_open" || payload.questionId !== currentQuestion(state)?.id || payload.deadline !== state.deadline) return;
+          if (state.phase !== "question_open" || alarm.id !== state.alarms.expire) return;
           if (await catchUp(ctx, state, now)) return;
           await reveal(ctx, state);
           return;
         }
         case "host-grace": {
-          if (state.phase === "ended" || state.hostAwaySince === null || state.graceEndsAt === null || now < state.graceEndsAt) return;
+          if (state.phase === "ended" || alarm.id !== state.alarms.grace) return;
           state.alarms.grace = null;
           await endSession(ctx, state, "host_away", resolved);
           return;
