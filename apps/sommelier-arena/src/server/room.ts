@@ -306,8 +306,11 @@ export function defineSessionRoom(resolved: ResolvedArenaOptions): RoomDefinitio
     const question = currentQuestion(state);
     if (!isOpen(state) || !question) throw fail("QUESTION_CLOSED", closedMessage(state));
     if (question.id !== questionId) {
-      const past = state.wines.some((w) => w.questions.some((q) => q.id === questionId));
-      throw past ? fail("QUESTION_CLOSED", `Question ${questionId} is closed; the open one is ${question.id}`) : fail("WRONG_QUESTION", `There is no open question ${questionId}; the open one is ${question.id}`);
+      const order = state.wines.flatMap((w) => w.questions.map((q) => q.id));
+      const past = order.indexOf(questionId) !== -1 && order.indexOf(questionId) < order.indexOf(question.id);
+      throw past
+        ? fail("QUESTION_CLOSED", `Question ${questionId} is closed; the open one is ${question.id}`)
+        : fail("WRONG_QUESTION", `Question ${questionId} is not open; the open one is ${question.id}`);
     }
     if (!question.options.some((o) => o.id === optionId)) {
       throw fail("UNKNOWN_OPTION", `"${optionId}" is not an option of this question (${question.options.map((o) => o.id).join(", ")})`);
