@@ -156,7 +156,9 @@ export function defineSessionRoom(resolved: ResolvedArenaOptions): RoomDefinitio
       const state = await loadState(ctx);
       if (!state || state.phase === "ended") return;
       const now = Date.now();
-      await catchUp(ctx, state, now);
+      // A ticking question keeps its room loaded: finding one open here means the process
+      // stopped, however short the gap since the last tick.
+      await catchUp(ctx, state, now, true);
       if (state.hostAwaySince === null && !hostPresent(ctx, state)) await hostLeft(ctx, state, resolved, now);
       const stale = (await listParticipants(ctx)).filter((p) => p.connected && !participantPresent(ctx, state, p.id));
       for (const p of stale) await putParticipant(ctx, { ...p, connected: false });
@@ -594,13 +596,13 @@ async function cancelTimer(ctx: Ctx, state: SessionState): Promise<void> {
 }
 
 /**
- * If the open question's timer has not ticked for longer than a tick should take, the
- * server was not running (a crash, a stop): the question gets back the time it had at its
- * last tick, from now. Returns whether it moved the deadline.
+ * If the open question's timer has not ticked for longer than a tick should take (or
+ * `afterRestart`), the server was not running: the question gets back the time it had at
+ * its last tick, from now. Returns whether it moved the deadline.
  */
-async function catchUp(ctx: Ctx, state: SessionState, now: number): Promise<boolean> {
+async function catchUp(ctx: Ctx, state: SessionState, now: number, afterRestart = false): Promise<boolean> {
   if (state.phase !== "question_open" || state.deadline === null || state.lastTickAt === null) return false;
-  if (now - state.lastTickAt <= OUTAGE_GAP_MS) return false;
+  if (!afterRestart && now - state.lastTickAt <= OUTAGE_GAP_MS) return false;
   const remainingMs = Math.max(0, state.deadline - state.lastTickAt);
   await startTimer(ctx, state, now, remainingMs);
   await saveState(ctx, state);
