@@ -17,6 +17,7 @@ import type {
   SessionInput,
   WineInput,
 } from "../src/shared/protocol.js";
+import { SERVER_EVENT_NAMES } from "../src/shared/protocol.js";
 import { createArenaServer, type ArenaServerOptions } from "../src/server/arena.js";
 
 export interface Arena {
@@ -105,18 +106,7 @@ export interface Recorded {
 }
 
 const SERVER_EVENTS = [
-  "lobby:updated",
-  "game:question",
-  "game:timer_tick",
-  "game:timer_paused",
-  "game:timer_resumed",
-  "game:participant_answered",
-  "game:answer_revealed",
-  "game:round_leaderboard",
-  "game:final_leaderboard",
-  "session:ended",
-  "session:host_away",
-  "session:host_back",
+  ...SERVER_EVENT_NAMES,
   "$state",
   "$resumed",
   "$resynced",

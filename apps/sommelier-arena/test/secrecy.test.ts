@@ -7,7 +7,7 @@
 import { afterEach, expect, test } from "vitest";
 import { WebSocket } from "ws";
 import type { ClientOptions, WebSocketConstructor } from "cellar/client";
-import type { HostReveal, ParticipantSnapshot, QuestionView, ServerEvents } from "../src/shared/protocol.js";
+import { SERVER_EVENT_NAMES, type HostReveal, type ParticipantSnapshot, type QuestionView } from "../src/shared/protocol.js";
 import { connect, connectHost, createSession, joinAs, newHost, optionId, sessionInput, startArena, wine, type Arena, type Recorded } from "./helpers.js";
 
 let arena: Arena;
@@ -36,20 +36,7 @@ interface Secret {
   correctText: string;
 }
 
-const KNOWN_EVENTS = new Set<string>([
-  "lobby:updated",
-  "game:question",
-  "game:timer_tick",
-  "game:timer_paused",
-  "game:timer_resumed",
-  "game:participant_answered",
-  "game:answer_revealed",
-  "game:round_leaderboard",
-  "game:final_leaderboard",
-  "session:ended",
-  "session:host_away",
-  "session:host_back",
-] satisfies Array<keyof ServerEvents>);
+const KNOWN_EVENTS = new Set<string>(SERVER_EVENT_NAMES);
 
 /** Keys that carry somebody's chosen option (`options`, the list offered, is not one). */
 const CHOICE_KEY = /optionId$|answer$|^option$|^choice/i;

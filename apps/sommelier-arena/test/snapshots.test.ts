@@ -14,6 +14,7 @@ import type {
   Ranking,
   RoundLeaderboard,
 } from "../src/shared/protocol.js";
+import { SERVER_EVENT_NAMES } from "../src/shared/protocol.js";
 import { connect, createSession, newHost, optionId, sessionInput, startArena, wine, type Arena, type Host, type Recorded } from "./helpers.js";
 
 let arena: Arena;
@@ -22,20 +23,7 @@ beforeAll(async () => {
 });
 afterAll(() => arena?.close());
 
-const EVENTS = [
-  "lobby:updated",
-  "game:question",
-  "game:timer_tick",
-  "game:timer_paused",
-  "game:timer_resumed",
-  "game:participant_answered",
-  "game:answer_revealed",
-  "game:round_leaderboard",
-  "game:final_leaderboard",
-  "session:ended",
-  "session:host_away",
-  "session:host_back",
-];
+const EVENTS = SERVER_EVENT_NAMES;
 
 interface Stamped {
   event: string;

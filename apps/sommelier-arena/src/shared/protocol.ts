@@ -288,6 +288,25 @@ export interface ServerEvents {
   "session:host_back": Record<string, never>;
 }
 
+/** Every server → client event name, for clients that listen to all of them. */
+export const SERVER_EVENT_NAMES = [
+  "lobby:updated",
+  "game:question",
+  "game:timer_tick",
+  "game:timer_paused",
+  "game:timer_resumed",
+  "game:participant_answered",
+  "game:answer_revealed",
+  "game:round_leaderboard",
+  "game:final_leaderboard",
+  "session:ended",
+  "session:host_away",
+  "session:host_back",
+] as const satisfies ReadonlyArray<keyof ServerEvents>;
+// Fails to compile when ServerEvents gains a name the list above lacks.
+const listsEveryEvent: Record<Exclude<keyof ServerEvents, (typeof SERVER_EVENT_NAMES)[number]>, never> = {};
+void listsEveryEvent;
+
 // ---------------------------------------------------------------------------------------
 // Snapshots: everything a client needs to draw its screen, in any phase
 

@@ -12,6 +12,7 @@ import type {
   ServerEvents,
   Snapshot,
 } from "../../src/shared/protocol.js";
+import { SERVER_EVENT_NAMES } from "../../src/shared/protocol.js";
 
 export interface ViewState<S extends Snapshot = Snapshot> {
   snapshot: S;
@@ -27,20 +28,7 @@ export type ViewAction =
   | { type: "snapshot"; snapshot: Snapshot; at: number }
   | { [E in ServerEventName]: { type: "event"; event: E; data: ServerEvents[E]; at: number } }[ServerEventName];
 
-export const SERVER_EVENTS: readonly ServerEventName[] = [
-  "lobby:updated",
-  "game:question",
-  "game:timer_tick",
-  "game:timer_paused",
-  "game:timer_resumed",
-  "game:participant_answered",
-  "game:answer_revealed",
-  "game:round_leaderboard",
-  "game:final_leaderboard",
-  "session:ended",
-  "session:host_away",
-  "session:host_back",
-];
+export const SERVER_EVENTS: readonly ServerEventName[] = SERVER_EVENT_NAMES;
 
 export function fromSnapshot<S extends Snapshot>(snapshot: S, at: number): ViewState<S> {
   const answered =
