@@ -10,15 +10,16 @@ import { runP2 } from "./scenarios/p2-durable-acks.js";
 import { runP3 } from "./scenarios/p3-wake.js";
 import { runP4 } from "./scenarios/p4-memory.js";
 import { runP5 } from "./scenarios/p5-reconnect-storm.js";
+import { runP6 } from "./scenarios/p6-quiz-burst.js";
 
 /**
- * `npm run bench`: runs the P1–P5 scenarios of quality.md, prints one table of figures, each
+ * `npm run bench`: runs the P1–P6 scenarios of quality.md, prints one table of figures, each
  * against a baseline measured in the same run, and writes the results as JSON under
  * bench/results/. See bench/README.md.
  */
 
 type Scenario = (settings: Settings) => Promise<{ rows: Row[] } & Record<string, unknown>>;
-const RUNNERS: Record<(typeof SCENARIOS)[number], Scenario> = { P1: runP1, P2: runP2, P3: runP3, P4: runP4, P5: runP5 };
+const RUNNERS: Record<(typeof SCENARIOS)[number], Scenario> = { P1: runP1, P2: runP2, P3: runP3, P4: runP4, P5: runP5, P6: runP6 };
 
 const resultsDir = fileURLToPath(new URL("./results/", import.meta.url));
 const stamp = new Date().toISOString().replace(/[:.]/g, "-");
@@ -68,7 +69,7 @@ console.log(`\n${rows.filter((r) => r.verdict === "PASS").length} PASS, ${rows.f
 if (settings.child.cpuProfDir) {
   for (const id of SCENARIOS) {
     if (!settings.only.has(id) || id === "P4" || failures[id]) continue;
-    for (const server of ["cellar", "raw-ws"]) {
+    for (const server of ["cellar", "raw-ws", "arena"]) {
       const hot = hotFunctions(join(profileRoot, id, server), 15);
       if (hot.length === 0) continue;
       console.log(`\n${id} ${server}: hottest functions by self time (% of busy samples)`);

@@ -17,17 +17,23 @@ export interface Settings {
    * resumed, each writer sends `linesAfterResume` more.
    */
   p5: { rooms: number; perRoom: number; messagesPerSecond: number; killAfterMs: number; linesAfterResume: number };
+  /**
+   * P6 quiz burst: `sessions` Sommelier Arena sessions × `participants`; per repetition, new
+   * sessions play `questions` questions of one wine, every participant answering once at a
+   * random moment of an `answerWindowMs` window.
+   */
+  p6: { sessions: number; participants: number; questions: number; answerWindowMs: number };
   /** How server processes start: `--profile` adds a CPU profile dir, `--tsx` runs them under tsx. */
   child: { cpuProfDir?: string; tsx?: boolean };
   log(line: string): void;
 }
 
-export const SCENARIOS = ["P1", "P2", "P3", "P4", "P5"] as const;
+export const SCENARIOS = ["P1", "P2", "P3", "P4", "P5", "P6"] as const;
 
 const USAGE = `Usage: npm run bench -- [--quick] [--only=P1,P3] [--profile] [--offered=40000] [--tsx]
   --quick       short run (1 repetition, short windows, smaller N)
   --only=…      run only these scenarios (${SCENARIOS.join(", ")})
-  --profile     write CPU profiles of the server processes (P1-P3, and P5's restarted server) and print the hottest functions
+  --profile     write CPU profiles of the server processes (P1-P3, P6, and P5's restarted server) and print the hottest functions
   --offered=N   P1 offered load in deliveries/s (default 40000)
   --tsx         run the servers under tsx, as the tests do (adds keepNames overhead; see lib/ts-hooks.mjs)`;
 
@@ -62,6 +68,8 @@ export function parseSettings(argv: readonly string[], profileDir: string): Sett
     p4: { n: quick ? 2000 : 5000, reps: quick ? 1 : 2 },
     // Same size in a quick run: the target is defined at 1,000 clients.
     p5: { rooms: 50, perRoom: 20, messagesPerSecond: 20, killAfterMs: quick ? 1000 : 2000, linesAfterResume: 10 },
+    // Same size in a quick run (the target is defined at 800 participants), fewer questions.
+    p6: { sessions: 20, participants: 40, questions: quick ? 2 : 5, answerWindowMs: 1000 },
     child: { ...(flags.has("profile") ? { cpuProfDir: profileDir } : {}), ...(flags.has("tsx") ? { tsx: true } : {}) },
     log: (line) => process.stderr.write(`  ${line}\n`),
   };
