@@ -5,7 +5,7 @@ import { connectHost, createSession, joinAs, newHost, refused, sessionInput, sta
 
 // A code belongs to one live session. Once a session ended, its code may go to a new one
 // (when free codes are scarce); connections of the old session then have no power in it
-// and hear none of its private frames.
+// and hear nothing of it.
 
 let arena: Arena;
 afterEach(() => arena?.close());
@@ -27,6 +27,7 @@ test("a live session's code is never taken; an ended one's is, and its old conne
   expect(await open(code, first, false)).toBe(false); // kept for late rejoins
   const second = newHost();
   expect(await open(code, second, true)).toBe(true);
+  const heardBefore = { host: oldHost.frames.length, ana: oldAna.frames.length };
 
   const host = await connectHost(arena.url, code, second);
   const bo = await joinAs(arena.url, code, "Bo");
@@ -44,7 +45,7 @@ test("a live session's code is never taken; an ended one's is, and its old conne
   await host.until("game:participant_answered", (d) => d.answeredCount === 1);
   await host.request("host:reveal");
   await bo.until("game:answer_revealed");
-  expect(oldHost.of("game:participant_answered").filter((d) => d.questionId === "w1q1" && d.answeredCount === 1)).toEqual([]);
-  expect(oldHost.of("game:answer_revealed").filter((d) => "results" in d && d.results.some((r: any) => r.pseudonym === "Bo"))).toEqual([]);
-  expect(oldAna.of("game:answer_revealed")).toEqual([]);
+  const heard = (c: typeof oldHost, from: number) => c.frames.slice(from).filter((f) => !f.event.startsWith("$"));
+  expect(heard(oldHost, heardBefore.host)).toEqual([]);
+  expect(heard(oldAna, heardBefore.ana)).toEqual([]);
 });

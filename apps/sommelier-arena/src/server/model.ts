@@ -91,10 +91,11 @@ export const responseKey = (participantId: string, questionId: string) => `respo
 export const answeredKey = (questionId: string) => `answered:${questionId}`;
 
 /**
- * Connection channels of a session: its host connections, its participant connections, one
- * participant's connections. Named by session id, so connections bound to an ended session
- * whose code was given to a new one hear nothing of the new one.
+ * Connection channels of a session: everyone bound to it (host and participants; a
+ * connection that has not joined hears nothing), its host connections, one participant's
+ * connections. Named by session id, so connections bound to
+ * an ended session whose code was given to a new one hear nothing of the new one.
  */
+export const sessionChannel = (sessionId: string) => `session:${sessionId}`;
 export const hostChannel = (sessionId: string) => `host:${sessionId}`;
-export const playersChannel = (sessionId: string) => `players:${sessionId}`;
 export const participantChannel = (sessionId: string, participantId: string) => `p:${sessionId}:${participantId}`;

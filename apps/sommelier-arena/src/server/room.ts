@@ -51,7 +51,7 @@ import {
   HOST_KEY_HASH_KEY,
   participantChannel,
   participantKey,
-  playersChannel,
+  sessionChannel,
   PARTICIPANT_PREFIX,
   responseKey,
   STATE_KEY,
@@ -162,7 +162,7 @@ export function defineSessionRoom(resolved: ResolvedArenaOptions): RoomDefinitio
       if (state.hostAwaySince === null && !hostPresent(ctx, state)) await hostLeft(ctx, state, resolved, now);
       const stale = (await listParticipants(ctx)).filter((p) => p.connected && !participantPresent(ctx, state, p.id));
       for (const p of stale) await putParticipant(ctx, { ...p, connected: false });
-      if (stale.length > 0) ctx.emit.broadcast("lobby:updated", lobbyView(state, await listParticipants(ctx)));
+      if (stale.length > 0) everyone(ctx, state).emit("lobby:updated", lobbyView(state, await listParticipants(ctx)));
     },
 
     async onConnect(ctx) {
@@ -185,7 +185,7 @@ export function defineSessionRoom(resolved: ResolvedArenaOptions): RoomDefinitio
         const record = await ctx.storage.get<ParticipantRecord>(participantKey(binding.token));
         if (record?.connected) {
           await ctx.storage.put(participantKey(binding.token), { ...record, connected: false });
-          ctx.emit.broadcast("lobby:updated", lobbyView(state, await listParticipants(ctx)));
+          everyone(ctx, state).emit("lobby:updated", lobbyView(state, await listParticipants(ctx)));
         }
       }
     },
@@ -205,7 +205,7 @@ export function defineSessionRoom(resolved: ResolvedArenaOptions): RoomDefinitio
           const remainingMs = remainingAt(state, now);
           state.alarms.tick = remainingMs > TICK_MS ? await ctx.schedule.at(now + TICK_MS, "tick", { questionId: question.id }) : null;
           await saveState(ctx, state);
-          ctx.emit.broadcast("game:timer_tick", { questionId: question.id, remainingMs }, { volatile: true });
+          everyone(ctx, state).emit("game:timer_tick", { questionId: question.id, remainingMs }, { volatile: true });
           return;
         }
         case "expire": {
@@ -238,6 +238,7 @@ export function defineSessionRoom(resolved: ResolvedArenaOptions): RoomDefinitio
     const binding = bindingIn(ctx, state);
     if (binding.role === "participant") throw fail("ALREADY_JOINED", "This connection joined as a participant; the host needs its own");
     Object.assign(ctx.connection.state, { sessionId: state.sessionId, role: "host", token: null, participantId: null } satisfies Binding);
+    await ctx.connection.join(sessionChannel(state.sessionId));
     await ctx.connection.join(hostChannel(state.sessionId));
     await hostArrived(ctx, state);
     return hostSnapshot(ctx, state, storedId);
@@ -252,7 +253,7 @@ export function defineSessionRoom(resolved: ResolvedArenaOptions): RoomDefinitio
     state.wines = buildWines(session.wines);
     await saveState(ctx, state);
     await writeIndex(ctx, state);
-    ctx.emit.broadcast("lobby:updated", lobbyView(state, await listParticipants(ctx)));
+    everyone(ctx, state).emit("lobby:updated", lobbyView(state, await listParticipants(ctx)));
     return { phase: state.phase };
   });
 
@@ -285,7 +286,7 @@ export function defineSessionRoom(resolved: ResolvedArenaOptions): RoomDefinitio
     await saveState(ctx, state);
     await bindParticipant(ctx, state, token, record.id);
     const all = [...participants, { ...record, token }];
-    ctx.emit.broadcast("lobby:updated", lobbyView(state, all));
+    everyone(ctx, state).emit("lobby:updated", lobbyView(state, all));
     await sendAnsweredCount(ctx, state);
     return { participantId: record.id, rejoinToken: token, pseudonym: record.pseudonym, snapshot: await participantSnapshot(ctx, state, token) };
   });
@@ -351,7 +352,7 @@ export function defineSessionRoom(resolved: ResolvedArenaOptions): RoomDefinitio
     state.phase = "question_paused";
     await cancelTimer(ctx, state);
     await saveState(ctx, state);
-    ctx.emit.broadcast("game:timer_paused", { questionId: question.id, remainingMs: state.remainingMs });
+    everyone(ctx, state).emit("game:timer_paused", { questionId: question.id, remainingMs: state.remainingMs });
     return { phase: state.phase };
   });
 
@@ -363,7 +364,7 @@ export function defineSessionRoom(resolved: ResolvedArenaOptions): RoomDefinitio
     const remainingMs = state.remainingMs ?? 0;
     await startTimer(ctx, state, Date.now(), remainingMs);
     await saveState(ctx, state);
-    ctx.emit.broadcast("game:timer_resumed", { questionId: question.id, remainingMs });
+    everyone(ctx, state).emit("game:timer_resumed", { questionId: question.id, remainingMs });
     return { phase: state.phase };
   });
 
@@ -384,7 +385,7 @@ export function defineSessionRoom(resolved: ResolvedArenaOptions): RoomDefinitio
     } else if (state.phase === "question_revealed") {
       state.phase = "round_leaderboard";
       await saveState(ctx, state);
-      ctx.emit.broadcast("game:round_leaderboard", roundLeaderboard(state, await listParticipants(ctx)));
+      everyone(ctx, state).emit("game:round_leaderboard", roundLeaderboard(state, await listParticipants(ctx)));
     } else if (state.phase === "round_leaderboard" && state.roundIndex < state.wines.length - 1) {
       await openQuestion(ctx, state, state.roundIndex + 1, 0);
     } else if (state.phase === "round_leaderboard") {
@@ -406,7 +407,7 @@ export function defineSessionRoom(resolved: ResolvedArenaOptions): RoomDefinitio
     if (state.phase === "ended") throw fail("SESSION_ENDED");
     state.locked = data?.locked ?? true;
     await saveState(ctx, state);
-    ctx.emit.broadcast("lobby:updated", lobbyView(state, await listParticipants(ctx)));
+    everyone(ctx, state).emit("lobby:updated", lobbyView(state, await listParticipants(ctx)));
     return { phase: state.phase };
   });
 
@@ -537,6 +538,11 @@ async function putMany(ctx: Ctx, entries: Array<[string, unknown]>): Promise<voi
   for (let i = 0; i < entries.length; i += 128) await ctx.storage.put(Object.fromEntries(entries.slice(i, i + 128)));
 }
 
+/** Sends to every connection bound to the session (not to ones that have not joined). */
+function everyone(ctx: Ctx, state: SessionState) {
+  return ctx.emit.to(sessionChannel(state.sessionId));
+}
+
 function inChannel(ctx: Ctx, channel: string): boolean {
   return ctx.room.connections().some((c) => c.channels.has(channel));
 }
@@ -546,7 +552,7 @@ const participantPresent = (ctx: Ctx, state: SessionState, participantId: string
 
 async function bindParticipant(ctx: ConnCtx, state: SessionState, token: string, participantId: string): Promise<void> {
   Object.assign(ctx.connection.state, { sessionId: state.sessionId, role: "participant", token, participantId } satisfies Binding);
-  await ctx.connection.join(playersChannel(state.sessionId));
+  await ctx.connection.join(sessionChannel(state.sessionId));
   await ctx.connection.join(participantChannel(state.sessionId, participantId));
 }
 
@@ -555,7 +561,7 @@ async function participantArrived(ctx: ConnCtx, state: SessionState): Promise<vo
   const record = token ? await ctx.storage.get<ParticipantRecord>(participantKey(token)) : undefined;
   if (!token || !record || record.connected) return;
   await ctx.storage.put(participantKey(token), { ...record, connected: true });
-  ctx.emit.broadcast("lobby:updated", lobbyView(state, await listParticipants(ctx)));
+  everyone(ctx, state).emit("lobby:updated", lobbyView(state, await listParticipants(ctx)));
 }
 
 async function hostArrived(ctx: Ctx, state: SessionState): Promise<void> {
@@ -565,7 +571,7 @@ async function hostArrived(ctx: Ctx, state: SessionState): Promise<void> {
   state.hostAwaySince = null;
   state.graceEndsAt = null;
   await saveState(ctx, state);
-  ctx.emit.broadcast("session:host_back", {});
+  everyone(ctx, state).emit("session:host_back", {});
 }
 
 async function hostLeft(ctx: Ctx, state: SessionState, resolved: ResolvedArenaOptions, now: number): Promise<void> {
@@ -574,7 +580,7 @@ async function hostLeft(ctx: Ctx, state: SessionState, resolved: ResolvedArenaOp
   state.graceEndsAt = now + resolved.hostGraceMs;
   state.alarms.grace = await ctx.schedule.at(state.graceEndsAt, "host-grace");
   await saveState(ctx, state);
-  ctx.emit.broadcast("session:host_away", { graceEndsAt: state.graceEndsAt });
+  everyone(ctx, state).emit("session:host_away", { graceEndsAt: state.graceEndsAt });
 }
 
 async function startTimer(ctx: Ctx, state: SessionState, now: number, remainingMs: number): Promise<void> {
@@ -615,7 +621,7 @@ async function openQuestion(ctx: Ctx, state: SessionState, roundIndex: number, q
   const now = Date.now();
   await startTimer(ctx, state, now, state.timerSeconds * 1000);
   await saveState(ctx, state);
-  ctx.emit.broadcast("game:question", questionView(state, currentQuestion(state)!, now));
+  everyone(ctx, state).emit("game:question", questionView(state, currentQuestion(state)!, now));
 }
 
 async function responsesTo(ctx: Ctx, questionId: string, participants: Participant[]): Promise<Map<string, ResponseRecord>> {
@@ -683,8 +689,8 @@ async function endSession(ctx: Ctx, state: SessionState, reason: EndReason, reso
   await ctx.schedule.after(resolved.retainEndedMs, "purge");
   await saveState(ctx, state);
   await writeIndex(ctx, state);
-  ctx.emit.broadcast("game:final_leaderboard", { rankings: state.finalRankings });
-  ctx.emit.broadcast("session:ended", { reason, rankings: state.finalRankings });
+  everyone(ctx, state).emit("game:final_leaderboard", { rankings: state.finalRankings });
+  everyone(ctx, state).emit("session:ended", { reason, rankings: state.finalRankings });
 }
 
 function indexEntry(state: SessionState): HostIndexEntry {
