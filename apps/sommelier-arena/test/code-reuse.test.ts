@@ -1,7 +1,7 @@
 import { afterEach, expect, test } from "vitest";
 import { openSession, resolveOptions } from "../src/server/room.js";
 import { sha256Hex } from "../src/server/secrets.js";
-import { connectHost, createSession, joinAs, newHost, refused, sessionInput, startArena, type Arena, type Host } from "./helpers.js";
+import { connectHost, createSession, joinAs, newHost, refused, sessionInput, startArena, type Arena, type Host, type Recorded } from "./helpers.js";
 
 // A code belongs to one live session. Once a session ended, its code may go to a new one
 // (when free codes are scarce); connections of the old session then have no power in it
@@ -45,7 +45,7 @@ test("a live session's code is never taken; an ended one's is, and its old conne
   await host.until("game:participant_answered", (d) => d.answeredCount === 1);
   await host.request("host:reveal");
   await bo.until("game:answer_revealed");
-  const heard = (c: typeof oldHost, from: number) => c.frames.slice(from).filter((f) => !f.event.startsWith("$"));
+  const heard = (c: Recorded, from: number) => c.frames.slice(from).filter((f) => !f.event.startsWith("$"));
   expect(heard(oldHost, heardBefore.host)).toEqual([]);
   expect(heard(oldAna, heardBefore.ana)).toEqual([]);
 });

@@ -10,6 +10,7 @@ import {
   buildWeb,
   CHROMIUM,
   createTasting,
+  fillWine,
   freePort,
   joinAs,
   launchChromium,
@@ -396,6 +397,50 @@ describe.skipIf(skipReason !== undefined)(skipReason ?? "Sommelier Arena in the 
     await host.getByRole("link", { name: "Your tastings" }).click();
     await host.getByRole("heading", { name: "Tuesday whites" }).waitFor();
     await screenshot(host, "host-dashboard");
+  });
+
+  it("lets the host edit the tasting from the lobby; a guest already there sees it", async () => {
+    const host = await page(TV);
+    const code = await createTasting(host, base(), "First draft", [MARGAUX]);
+    const guest = await page(PHONE);
+    await joinAs(guest, base(), code, "Gil");
+    await guest.getByText("First draft", { exact: true }).waitFor();
+
+    await host.getByRole("button", { name: "Edit tasting" }).click();
+    await host.getByRole("heading", { name: "Edit tasting" }).waitFor();
+    const title = host.getByRole("textbox", { name: "Title" });
+    expect(await title.inputValue()).toBe("First draft");
+    // Problems are caught before anything is sent, as when creating.
+    await title.fill("");
+    await host.getByRole("button", { name: "Save changes" }).click();
+    await host.getByRole("alert").getByText("One thing to fix").waitFor();
+    await title.fill("Second pour");
+    await host.getByRole("slider", { name: /Time per question/ }).fill("45");
+    await host.getByText("45 s", { exact: true }).waitFor();
+    await host.getByRole("button", { name: "Add a wine" }).click();
+    await fillWine(host, 2, { name: "Cloudy Bay", answers: ["White", "New Zealand", "Sauvignon Blanc", "2021"] });
+    await host.getByRole("button", { name: "Save changes" }).click();
+
+    await host.getByText("2 wines · 45 s per question").waitFor();
+    await host.locator(".tv-title").getByText("Second pour", { exact: true }).waitFor();
+    await guest.getByText("Second pour", { exact: true }).waitFor();
+    // Reopened, the editor shows what was saved; Cancel changes nothing.
+    await host.getByRole("button", { name: "Edit tasting" }).click();
+    await host.getByRole("heading", { name: "Wines (2 of at most 12)" }).waitFor();
+    await host.getByText("Wine 2 — Cloudy Bay").waitFor();
+    await host.getByRole("textbox", { name: "Title" }).fill("Never saved");
+    await host.getByRole("button", { name: "Cancel" }).click();
+    await host.getByText("2 wines · 45 s per question").waitFor();
+    expect(await host.locator(".tv-title").textContent()).toBe("Second pour");
+
+    // Started from another tab while the editor is open: the host is told and taken to the game.
+    await host.getByRole("button", { name: "Edit tasting" }).click();
+    const otherTab = await host.context().newPage();
+    await otherTab.goto(`${base()}/host/${code}`);
+    await otherTab.getByRole("button", { name: "Start tasting" }).click();
+    await host.getByRole("alert").getByText("The tasting has already started, so your changes were not saved.").waitFor();
+    await host.getByText("Wine 1 of 2 · Question 1 of 5 · Colour").waitFor();
+    await guest.getByText("Wine 1 of 2 · Question 1 of 5 · Colour").waitFor();
   });
 
   it("gives the host a new display id when another host's key owns it, and keeps the key", async () => {

@@ -97,18 +97,23 @@ export async function createTasting(page: Page, base: string, title: string, win
   await page.getByRole("textbox", { name: "Title" }).fill(title);
   for (const [w, wine] of wines.entries()) {
     if (w > 0) await page.getByRole("button", { name: "Add a wine" }).click();
-    const label = `Wine ${w + 1}`;
-    await page.getByRole("textbox", { name: `${label}: name` }).fill(wine.name);
-    for (const [q, answer] of wine.answers.entries()) {
-      await page.getByRole("combobox", { name: `${label} ${CATEGORY_NAMES[q]}: correct answer` }).fill(answer);
-    }
-    await page.getByRole("button", { name: `Auto-fill all wrong answers of ${label}` }).click();
+    await fillWine(page, w + 1, wine);
   }
   await options.beforeCreate?.();
   await page.getByRole("button", { name: "Create tasting" }).click();
   await page.waitForURL(/\/host\/\d{4}$/);
   await page.getByTestId("session-code").waitFor();
   return new URL(page.url()).pathname.split("/").pop()!;
+}
+
+/** In the editor: fills the open wine `number` (from 1) and its wrong answers by Auto-fill. */
+export async function fillWine(page: Page, number: number, wine: WineSpec): Promise<void> {
+  const label = `Wine ${number}`;
+  await page.getByRole("textbox", { name: `${label}: name` }).fill(wine.name);
+  for (const [q, answer] of wine.answers.entries()) {
+    await page.getByRole("combobox", { name: `${label} ${CATEGORY_NAMES[q]}: correct answer` }).fill(answer);
+  }
+  await page.getByRole("button", { name: `Auto-fill all wrong answers of ${label}` }).click();
 }
 
 /** A guest joins from the QR link, typing a pseudonym, and lands in the lobby. */

@@ -102,6 +102,8 @@ export interface Room {
   fatal: Fatal | null;
   /** Sends a request; a refusal because this connection lost its identity rejoins and tries once more. */
   request: Requester;
+  /** Rejoins for a fresh snapshot: events carry no host-only data such as the edited wines. */
+  refresh: () => Promise<void>;
 }
 
 export function useRoom(code: string, credentials: Credentials | null, handoffs: HandoffSlot | null = null): Room {
@@ -180,7 +182,9 @@ export function useRoom(code: string, credentials: Credentials | null, handoffs:
     [client],
   ) as Requester;
 
-  return { view, client, connection, fatal, request };
+  const refresh = useCallback(() => rejoinRef.current(), []);
+
+  return { view, client, connection, fatal, request, refresh };
 }
 
 /** The slot shared by the join form and the game screen. */

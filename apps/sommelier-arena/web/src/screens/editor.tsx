@@ -1,20 +1,15 @@
 /**
- * The session editor (`/host/new`): title, timer, 1–12 wines of five questions each, with
- * suggestions, auto-filled distractors, and the server's own validation shown inline.
+ * The session editor: title, timer, 1–12 wines of five questions each, with suggestions,
+ * auto-filled distractors, and the server's own validation shown inline. `/host/new`
+ * creates a tasting with it; the host's lobby reuses it to change one before the start.
  */
 import { useId, useState, type FormEvent } from "react";
-import { CATEGORIES, CATEGORY_LABELS, LIMITS, type Category, type Problem, type QuestionInput, type WineInput } from "../../../src/shared/protocol.js";
+import { CATEGORIES, CATEGORY_LABELS, LIMITS, type Category, type Problem, type QuestionInput, type SessionInput, type WineInput } from "../../../src/shared/protocol.js";
 import { validateSession } from "../../../src/shared/validation.js";
-import { createSession, RequestError } from "../api.js";
+import { createSession, describeError, RequestError } from "../api.js";
 import { FieldProblems, fieldId, problemProps, problemsAt } from "../components/field.js";
 import { Link, navigate } from "../router.js";
 import { answerList, autoFill } from "../suggestions.js";
-
-interface Draft {
-  title: string;
-  timerSeconds: number;
-  wines: WineInput[];
-}
 
 function emptyWine(): WineInput {
   return { name: "", questions: CATEGORIES.map((category): QuestionInput => ({ category, correctAnswer: "", distractors: ["", "", ""] })) };
@@ -27,16 +22,43 @@ function fillWine(wine: WineInput, otherNames: string[]): WineInput {
   };
 }
 
+/** `/host/new`: saving creates the tasting and opens its lobby. */
 export function EditorScreen() {
-  const [draft, setDraft] = useState<Draft>({ title: "", timerSeconds: LIMITS.timerSeconds.default, wines: [emptyWine()] });
-  const [open, setOpen] = useState<boolean[]>([true]);
+  return <SessionEditor heading="New tasting" submitLabels={["Create tasting", "Creating…"]} onSave={async (session) => navigate(`/host/${await createSession(session)}`)} />;
+}
+
+export interface SessionEditorProps {
+  heading: string;
+  /** The tasting to change; without it the editor starts with one empty wine. */
+  initial?: SessionInput;
+  /** The submit button's label, then its label while saving. */
+  submitLabels: readonly [idle: string, pending: string];
+  /**
+   * Saves a session that passed `validateSession`. A rejection is shown on the form: by
+   * field when it carries `problems` (a `RequestError`), else its code's message.
+   */
+  onSave: (session: SessionInput) => Promise<void>;
+  /** Adds a Cancel button. */
+  onCancel?: () => void;
+}
+
+/**
+ * @example
+ * <SessionEditor heading="Edit tasting" initial={snapshot} submitLabels={["Save changes", "Saving…"]} onSave={send} onCancel={close} />
+ */
+export function SessionEditor({ heading, initial, submitLabels, onSave, onCancel }: SessionEditorProps) {
+  const [draft, setDraft] = useState<SessionInput>(() =>
+    initial ? { title: initial.title, timerSeconds: initial.timerSeconds, wines: initial.wines } : { title: "", timerSeconds: LIMITS.timerSeconds.default, wines: [emptyWine()] },
+  );
+  // A lone wine starts open; several start folded so the list reads as a summary.
+  const [open, setOpen] = useState<boolean[]>(() => draft.wines.map(() => draft.wines.length === 1));
   const [problems, setProblems] = useState<Problem[]>([]);
   const [checked, setChecked] = useState(false);
   const [pending, setPending] = useState(false);
   const [formError, setFormError] = useState<string | null>(null);
 
   /** Applies a change and, once the host tried to create, re-checks as they type. */
-  function update(next: Draft) {
+  function update(next: SessionInput) {
     setDraft(next);
     if (checked) {
       const result = validateSession(next);
@@ -68,12 +90,12 @@ export function EditorScreen() {
     setProblems([]);
     setPending(true);
     try {
-      const code = await createSession(result.session);
-      navigate(`/host/${code}`);
+      await onSave(result.session);
     } catch (error) {
-      setPending(false);
       if (error instanceof RequestError && error.problems && error.problems.length > 0) return showProblems(error.problems);
-      setFormError(error instanceof Error ? error.message : "The tasting could not be created; try again.");
+      setFormError(describeError(error).message);
+    } finally {
+      setPending(false);
     }
   }
 
@@ -93,7 +115,7 @@ export function EditorScreen() {
         <p className="brand">Sommelier Arena</p>
         <Link href="/host">Your tastings</Link>
       </header>
-      <h1 className="display">New tasting</h1>
+      <h1 className="display">{heading}</h1>
       <form onSubmit={submit} noValidate className="form">
         {problems.length > 0 && (
           <div className="banner banner-error" role="alert">
@@ -152,8 +174,13 @@ export function EditorScreen() {
           </p>
         )}
         <div className="controls controls-end">
+          {onCancel && (
+            <button type="button" className="button button-quiet button-big" onClick={onCancel} disabled={pending}>
+              Cancel
+            </button>
+          )}
           <button type="submit" className="button button-primary button-big" disabled={pending}>
-            {pending ? "Creating…" : "Create tasting"}
+            {pending ? submitLabels[1] : submitLabels[0]}
           </button>
         </div>
       </form>

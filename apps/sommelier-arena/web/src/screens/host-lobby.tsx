@@ -19,7 +19,7 @@ function useQrCode(text: string): string | null {
   return url;
 }
 
-export function HostLobby({ snapshot: s, actions }: { snapshot: HostSnapshot; actions: HostActions }) {
+export function HostLobby({ snapshot: s, actions, onEdit }: { snapshot: HostSnapshot; actions: HostActions; onEdit: () => void }) {
   const link = joinLink(s.code);
   const qr = useQrCode(link);
   const count = s.participants.length;
@@ -55,6 +55,9 @@ export function HostLobby({ snapshot: s, actions }: { snapshot: HostSnapshot; ac
           </button>
           <button type="button" className="button button-secondary" aria-pressed={s.locked} disabled={actions.busy !== null} onClick={() => void actions.run("host:lock", { locked: !s.locked })}>
             {s.locked ? "Unlock joining" : "Lock joining"}
+          </button>
+          <button type="button" className="button button-secondary" disabled={actions.busy !== null} onClick={onEdit}>
+            Edit tasting
           </button>
           <EndButton actions={actions} />
         </div>
