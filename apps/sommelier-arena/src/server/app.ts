@@ -3,6 +3,7 @@
  * dist/web; any other GET path gets its index.html, so app routes survive a refresh).
  */
 import { existsSync } from "node:fs";
+import { networkInterfaces } from "node:os";
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { serveStatic } from "@hono/node-server/serve-static";
@@ -11,6 +12,7 @@ import { Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { createSession, errorBody, hostSessions } from "./api.js";
 import type { ResolvedArenaOptions } from "./room.js";
+import type { ServerConfig } from "../shared/protocol.js";
 
 export interface AppOptions {
   server: () => CellarServer;
@@ -47,6 +49,8 @@ export function createApp({ server, resolved, webDir }: AppOptions): Hono {
     return c.json(reply.body, reply.status);
   });
 
+  app.get("/api/config", (c) => c.json({ minTimerSeconds: resolved.minTimerSeconds, lanOrigins: lanOrigins(server().url) } satisfies ServerConfig));
+
   app.all("/api/*", (c) => c.json({ code: "NOT_FOUND", message: `No API route ${c.req.method} ${c.req.path}` }, 404));
 
   const index = join(webDir, "index.html");
@@ -59,4 +63,15 @@ export function createApp({ server, resolved, webDir }: AppOptions): Hono {
     return c.html(await readFile(index, "utf8"));
   });
   return app;
+}
+
+/** The network's addresses of this machine, when the server listens on every interface. */
+export function lanOrigins(serverUrl: string): string[] {
+  const { hostname, port } = new URL(serverUrl);
+  if (hostname !== "0.0.0.0" && hostname !== "[::]") return [];
+  const addresses = Object.values(networkInterfaces())
+    .flat()
+    .filter((a) => a !== undefined && a.family === "IPv4" && !a.internal)
+    .map((a) => `http://${a!.address}:${port}`);
+  return [...new Set(addresses)];
 }

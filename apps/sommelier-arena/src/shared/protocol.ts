@@ -91,6 +91,18 @@ export interface ApiError {
   problems?: Problem[];
 }
 
+/** `GET /api/config`: what the web app needs to know about this server. */
+export interface ServerConfig {
+  /** The lowest timer this server accepts (15 unless lowered for demos and tests). */
+  minTimerSeconds: number;
+  /**
+   * Origins (`http://192.168.1.20:8787`) at which phones on the same network reach this
+   * server, when it listens on every interface (`HOST=0.0.0.0`); empty when it listens on
+   * loopback only or on one specific address (then the page's own origin is the one to share).
+   */
+  lanOrigins: string[];
+}
+
 export type SessionStatus = "waiting" | "live" | "ended";
 
 export interface Ranking {
