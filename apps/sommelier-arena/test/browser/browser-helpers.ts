@@ -46,10 +46,12 @@ export function freePort(): Promise<number> {
   });
 }
 
-export function startArenaProcess(options: { port: number; dataDir: string; webDir: string }): Promise<ServerProcess> {
+/** `host`: the interface to listen on (default loopback only; "0.0.0.0" for every one). */
+export function startArenaProcess(options: { port: number; dataDir: string; webDir: string; host?: string }): Promise<ServerProcess> {
   return startServerProcess({
     script: fileURLToPath(new URL("../fixtures/arena-server.ts", import.meta.url)),
-    env: { DATA_DIR: options.dataDir, PORT: String(options.port), WEB_DIR: options.webDir, MIN_TIMER_SECONDS: "5", HOST_GRACE_MS: "600000", LOG_LEVEL: "warn" },
+    // HOST always set: the child inherits this process's environment, which may have its own.
+    env: { DATA_DIR: options.dataDir, PORT: String(options.port), HOST: options.host ?? "127.0.0.1", WEB_DIR: options.webDir, MIN_TIMER_SECONDS: "5", HOST_GRACE_MS: "600000", LOG_LEVEL: "warn" },
     execArgv: ["--conditions=source", "--import", "tsx"],
   });
 }

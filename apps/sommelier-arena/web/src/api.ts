@@ -1,8 +1,8 @@
 /**
- * The HTTP side (creating a session, the host index), the room URL, the CSV export and the
- * plain-words messages for the server's error codes.
+ * The HTTP side (creating a session, the host index, the server's config), the room URL and
+ * join link, the CSV export and the plain-words messages for the server's error codes.
  */
-import type { ApiError, CreateSessionRequest, CreateSessionResponse, HostIndexEntry, Ranking, SessionInput } from "../../src/shared/protocol.js";
+import type { ApiError, CreateSessionRequest, CreateSessionResponse, HostIndexEntry, Ranking, ServerConfig, SessionInput } from "../../src/shared/protocol.js";
 import { ROOM_KIND } from "../../src/shared/protocol.js";
 import { hostIdentity, renewHostId } from "./storage.js";
 
@@ -67,13 +67,60 @@ export async function listSessions(): Promise<HostIndexEntry[]> {
   throw asApiError(json, response.status);
 }
 
+// The config does not change while the server runs: one request per page load is enough. A
+// failed request is forgotten so that the next screen to ask tries again.
+let configRequest: Promise<ServerConfig> | undefined;
+let configValue: ServerConfig | undefined;
+
+/** `GET /api/config`, fetched once per page load. */
+export function serverConfig(): Promise<ServerConfig> {
+  configRequest ??= (async () => {
+    const response = await send("/api/config", { headers: { accept: "application/json" } });
+    const json = await readJson(response);
+    if (!response.ok) throw asApiError(json, response.status);
+    configValue = json as ServerConfig;
+    return configValue;
+  })().catch((error: unknown) => {
+    configRequest = undefined;
+    throw error;
+  });
+  return configRequest;
+}
+
+/** The config if it already arrived (so a screen mounted later starts with it, without a flash). */
+export function cachedServerConfig(): ServerConfig | undefined {
+  return configValue;
+}
+
 export function roomUrl(code: string): string {
   const scheme = location.protocol === "https:" ? "wss:" : "ws:";
   return `${scheme}//${location.host}/rooms/${ROOM_KIND}/${encodeURIComponent(code)}`;
 }
 
-export function joinLink(code: string): string {
-  return `${location.origin}/join/${encodeURIComponent(code)}`;
+/** localhost (and *.localhost), 127.x.x.x and [::1]: names only this computer can open. */
+export function isLoopbackHost(hostname: string): boolean {
+  const name = hostname.toLowerCase().replace(/\.$/, "");
+  return name === "localhost" || name.endsWith(".localhost") || /^127(\.\d{1,3}){3}$/.test(name) || name === "[::1]" || name === "::1";
+}
+
+/**
+ * The origin to give guests: the page's own, except on a loopback page, which phones cannot
+ * open: then the server's first network origin, or, when it has none (it listens on loopback
+ * only), the page's own with `unreachable` set so that the lobby can say why.
+ * @example
+ * shareOrigin({ origin: "http://localhost:8787", hostname: "localhost" }, ["http://192.168.1.20:8787"]);
+ * // { origin: "http://192.168.1.20:8787", unreachable: false }
+ */
+export function shareOrigin(page: { origin: string; hostname: string }, lanOrigins: readonly string[] | undefined): { origin: string; unreachable: boolean } {
+  if (!isLoopbackHost(page.hostname)) return { origin: page.origin, unreachable: false };
+  const lan = lanOrigins?.[0];
+  if (lan) return { origin: lan, unreachable: false };
+  // Not known yet (config loading or failed): no hint rather than a wrong one.
+  return { origin: page.origin, unreachable: lanOrigins !== undefined };
+}
+
+export function joinLink(code: string, origin: string = location.origin): string {
+  return `${origin}/join/${encodeURIComponent(code)}`;
 }
 
 function csvField(value: string | number): string {

@@ -5,14 +5,15 @@
  * refusal that ends the page's stay in the session.
  */
 import { createContext, useCallback, useContext, useEffect, useReducer, useRef, useState } from "react";
-import { CellarClient } from "cellar/client";
+import { CellarClient, type ClientState } from "cellar/client";
 import type { ClientEvents, Snapshot } from "../../src/shared/protocol.js";
 import { describeError, roomUrl } from "./api.js";
 import { reduceView, SERVER_EVENTS, type ViewAction, type ViewState } from "./view-state.js";
 
 export type Credentials = { role: "host"; hostId: string; hostKey: string } | { role: "participant"; rejoinToken: string };
 
-export type Connection = "live" | "reconnecting" | "offline" | "closed";
+/** What the connection pill shows; "connecting" until the client was open once. */
+export type Connection = "connecting" | "live" | "reconnecting" | "offline" | "closed";
 
 /** What ends the page's stay: the session is gone, the token or key is refused, the connection closed for good. */
 export interface Fatal {
@@ -68,9 +69,25 @@ export function newClient(code: string): CellarClient {
   return new CellarClient(roomUrl(code), { sessionStore: "memory" });
 }
 
+/**
+ * The pill's state from the client's state, the browser's network state and whether this
+ * client was ever open (its first failed attempt is already "reconnecting" for Cellar, but
+ * nothing was lost yet: the page is still connecting).
+ * @example
+ * connectionOf("reconnecting", true, false); // "connecting"
+ */
+export function connectionOf(state: ClientState, online: boolean, everOpen: boolean): Connection {
+  if (state === "closed") return "closed";
+  if (!online) return "offline";
+  if (state === "open") return "live";
+  return everOpen ? "reconnecting" : "connecting";
+}
+
 /** The client's state and the browser's network state, as the connection pill shows them. */
 export function useConnection(client: CellarClient | null): Connection {
-  const [state, setState] = useState(client?.state ?? "connecting");
+  const [state, setState] = useState<ClientState>(client?.state ?? "connecting");
+  // The client it was open for: a new client (other code or credentials) starts over.
+  const [openedClient, setOpenedClient] = useState<CellarClient | null>(client?.state === "open" ? client : null);
   const [online, setOnline] = useState(typeof navigator === "undefined" ? true : navigator.onLine);
   useEffect(() => {
     const update = () => setOnline(navigator.onLine);
@@ -83,14 +100,15 @@ export function useConnection(client: CellarClient | null): Connection {
   }, []);
   useEffect(() => {
     if (!client) return;
-    setState(client.state);
-    const listener = (next: typeof client.state) => setState(next);
+    const listener = (next: ClientState) => {
+      setState(next);
+      if (next === "open") setOpenedClient(client);
+    };
+    listener(client.state);
     client.on("$state", listener);
     return () => void client.off("$state", listener);
   }, [client]);
-  if (state === "closed") return "closed";
-  if (!online) return "offline";
-  return state === "open" ? "live" : "reconnecting";
+  return connectionOf(state, online, client !== null && openedClient === client);
 }
 
 type Requester = <E extends keyof ClientEvents>(event: E, data?: ClientEvents[E][0]) => Promise<ClientEvents[E][1]>;

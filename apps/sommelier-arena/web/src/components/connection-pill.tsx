@@ -1,6 +1,7 @@
 import type { Connection } from "../room.js";
 
 const LABELS: Record<Connection, string> = {
+  connecting: "Connecting…",
   live: "Live",
   reconnecting: "Reconnecting…",
   offline: "Offline — retrying",

@@ -10,6 +10,7 @@ import { createSession, describeError, RequestError } from "../api.js";
 import { FieldProblems, fieldId, problemProps, problemsAt } from "../components/field.js";
 import { Link, navigate } from "../router.js";
 import { answerList, autoFill } from "../suggestions.js";
+import { useServerConfig } from "../use-server-config.js";
 
 function emptyWine(): WineInput {
   return { name: "", questions: CATEGORIES.map((category): QuestionInput => ({ category, correctAnswer: "", distractors: ["", "", ""] })) };
@@ -56,12 +57,14 @@ export function SessionEditor({ heading, initial, submitLabels, onSave, onCancel
   const [checked, setChecked] = useState(false);
   const [pending, setPending] = useState(false);
   const [formError, setFormError] = useState<string | null>(null);
+  // The server may accept shorter timers than the shared default (demos, tests): check against its own.
+  const minTimerSeconds = useServerConfig()?.minTimerSeconds ?? LIMITS.timerSeconds.min;
 
   /** Applies a change and, once the host tried to create, re-checks as they type. */
   function update(next: SessionInput) {
     setDraft(next);
     if (checked) {
-      const result = validateSession(next);
+      const result = validateSession(next, { minTimerSeconds });
       setProblems(result.ok ? [] : result.problems);
     }
   }
@@ -85,7 +88,7 @@ export function SessionEditor({ heading, initial, submitLabels, onSave, onCancel
     event.preventDefault();
     setChecked(true);
     setFormError(null);
-    const result = validateSession(draft);
+    const result = validateSession(draft, { minTimerSeconds });
     if (!result.ok) return showProblems(result.problems);
     setProblems([]);
     setPending(true);
@@ -135,7 +138,7 @@ export function SessionEditor({ heading, initial, submitLabels, onSave, onCancel
             id={fieldId("timerSeconds")}
             type="range"
             className="range"
-            min={LIMITS.timerSeconds.min}
+            min={minTimerSeconds}
             max={LIMITS.timerSeconds.max}
             step={LIMITS.timerSeconds.step}
             value={draft.timerSeconds}

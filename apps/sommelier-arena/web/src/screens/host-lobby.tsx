@@ -1,7 +1,8 @@
 import { useEffect, useState } from "react";
 import QRCode from "qrcode";
 import type { HostSnapshot } from "../../../src/shared/protocol.js";
-import { joinLink } from "../api.js";
+import { joinLink, shareOrigin } from "../api.js";
+import { useServerConfig } from "../use-server-config.js";
 import { EndButton } from "./host-game.js";
 import type { HostActions } from "./host-session.js";
 
@@ -20,7 +21,9 @@ function useQrCode(text: string): string | null {
 }
 
 export function HostLobby({ snapshot: s, actions, onEdit }: { snapshot: HostSnapshot; actions: HostActions; onEdit: () => void }) {
-  const link = joinLink(s.code);
+  const config = useServerConfig();
+  const { origin, unreachable } = shareOrigin(location, config?.lanOrigins);
+  const link = joinLink(s.code, origin);
   const qr = useQrCode(link);
   const count = s.participants.length;
   return (
@@ -29,11 +32,16 @@ export function HostLobby({ snapshot: s, actions, onEdit }: { snapshot: HostSnap
         <h1 id="lobby-heading" className="lobby-heading">
           Join at <span className="lobby-link">{link}</span>
         </h1>
+        {unreachable && (
+          <p className="lobby-hint" data-testid="lan-hint">
+            Guests' phones cannot open this address. Restart with <code>HOST=0.0.0.0 npm start</code>, then open this page at the computer's network address.
+          </p>
+        )}
         <p className="lobby-code-label">Session code</p>
         <p className="lobby-code" data-testid="session-code">
           {s.code}
         </p>
-        {qr && <img className="lobby-qr" src={qr} width={320} height={320} alt={`QR code for the join link ${link}`} />}
+        {qr && <img className="lobby-qr" src={qr} width={320} height={320} alt={`QR code for the join link ${link}`} data-link={link} />}
       </div>
       <div className="lobby-people">
         <h2 className="lobby-count" aria-live="polite">
