@@ -8,14 +8,12 @@
 import { createHash } from "node:crypto";
 import { readdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
-import { afterAll, afterEach, beforeAll, describe, expect, test } from "vitest";
+import { afterEach, describe, expect, test } from "vitest";
 import { WebSocket } from "ws";
 import { CellarClient, type ClientOptions, type WebSocketConstructor } from "cellar/client";
 import {
-  connect,
   connectHost,
   createSession,
-  joinAs,
   newHost,
   optionId,
   postSession,
@@ -25,32 +23,17 @@ import {
   roomUrl,
   sessionInput,
   startArena,
+  useSharedArena,
   type Arena,
-  type Host,
   type Recorded,
 } from "./helpers.js";
 
-let arena: Arena;
-beforeAll(async () => {
-  arena = await startArena();
-});
-afterAll(() => arena?.close());
-
-let opened: Recorded[] = [];
+const { arena, track, host$, join$, connect$ } = useSharedArena();
 let extraArenas: Arena[] = [];
 afterEach(async () => {
-  for (const c of opened) c.close();
-  opened = [];
   for (const a of extraArenas) await a.close();
   extraArenas = [];
 });
-const track = <T extends Recorded>(c: T): T => {
-  opened.push(c);
-  return c;
-};
-const host$ = async (code: string, host: Host) => track(await connectHost(arena.url, code, host));
-const join$ = async (code: string, pseudonym: string) => track(await joinAs(arena.url, code, pseudonym));
-const connect$ = async (code: string) => track(await connect(arena.url, code));
 
 const HOST_ACTIONS: Array<[event: string, data?: unknown]> = [
   ["host:start"],

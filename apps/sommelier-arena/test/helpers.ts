@@ -4,13 +4,14 @@
  */
 import { randomBytes } from "node:crypto";
 import { rmSync } from "node:fs";
-import { vi } from "vitest";
+import { afterAll, afterEach, beforeAll, expect, vi } from "vitest";
 import { WebSocket } from "ws";
 import { CellarClient, type ClientOptions, type WebSocketConstructor } from "cellar/client";
 import type { CellarServer } from "cellar/node";
 import { tempDataDir } from "cellar/testing";
 import type {
   CreateSessionRequest,
+  HostIndexEntry,
   HostSnapshot,
   JoinSessionReply,
   ParticipantSnapshot,
@@ -178,4 +179,52 @@ export function optionId(question: { options: Array<{ id: string; text: string }
   const option = question.options.find((o) => o.text === text);
   if (!option) throw new Error(`no option "${text}" in ${JSON.stringify(question.options)}`);
   return option.id;
+}
+
+/** `GET /api/hosts/<hostId>/sessions` with the host's key (fails the test unless 200). */
+export async function hostIndex(url: string, host: Host): Promise<HostIndexEntry[]> {
+  const response = await fetch(`${url}/api/hosts/${encodeURIComponent(host.hostId)}/sessions`, { headers: { authorization: `Bearer ${host.hostKey}` } });
+  expect(response.status).toBe(200);
+  return (await response.json()) as HostIndexEntry[];
+}
+
+/**
+ * One arena for the tests of a file (started before them, closed after), with client makers
+ * whose clients are closed after each test.
+ */
+export function useSharedArena(options: ArenaServerOptions = {}) {
+  let current: Arena | undefined;
+  let opened: Recorded[] = [];
+  beforeAll(async () => {
+    current = await startArena(options);
+  });
+  afterAll(() => current?.close());
+  afterEach(() => {
+    for (const c of opened) c.close();
+    opened = [];
+  });
+  const track = <T extends Recorded>(c: T): T => {
+    opened.push(c);
+    return c;
+  };
+  /** The running arena (its members read once the tests run). */
+  const arena: Omit<Arena, "close"> = {
+    get server() {
+      return current!.server;
+    },
+    get url() {
+      return current!.url;
+    },
+    get dataDir() {
+      return current!.dataDir;
+    },
+  };
+  return {
+    arena,
+    track,
+    host$: async (code: string, host: Host) => track(await connectHost(arena.url, code, host)),
+    join$: async (code: string, pseudonym: string) => track(await joinAs(arena.url, code, pseudonym)),
+    connect$: async (code: string) => track(await connect(arena.url, code)),
+    rejoin$: async (code: string, token: string) => track(await rejoinAs(arena.url, code, token)),
+  };
 }

@@ -4,11 +4,12 @@
  * results recorded. A host coming back in time carries on as if nothing happened.
  */
 import { afterEach, expect, test } from "vitest";
-import type { HostAway, HostIndexEntry, ParticipantReveal, ParticipantSnapshot, QuestionView, SessionEnded } from "../src/shared/protocol.js";
+import type { HostAway, ParticipantReveal, ParticipantSnapshot, QuestionView, SessionEnded } from "../src/shared/protocol.js";
 import {
   connect,
   connectHost,
   createSession,
+  hostIndex as hostIndexOf,
   joinAs,
   newHost,
   optionId,
@@ -48,11 +49,7 @@ async function snapshotOf(code: string, who: Recorded & { joined: { rejoinToken:
   }
 }
 
-async function hostIndex(host: Host): Promise<HostIndexEntry[]> {
-  const response = await fetch(`${arena.url}/api/hosts/${host.hostId}/sessions`, { headers: { authorization: `Bearer ${host.hostKey}` } });
-  expect(response.status).toBe(200);
-  return response.json() as Promise<HostIndexEntry[]>;
-}
+const hostIndex = (host: Host) => hostIndexOf(arena.url, host);
 
 test("participants are told when the host leaves and comes back, and a host back in time carries on past the grace period", async () => {
   arena = await startArena({ hostGraceMs: 2000, minTimerSeconds: 2 });

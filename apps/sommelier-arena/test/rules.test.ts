@@ -4,52 +4,25 @@
  * transition and the events it sends, answering, scoring, the host index and editing a
  * session before it starts.
  */
-import { afterAll, afterEach, beforeAll, describe, expect, test } from "vitest";
-import { CATEGORIES, PROMPTS, type HostIndexEntry } from "../src/shared/protocol.js";
+import { describe, expect, test } from "vitest";
+import { CATEGORIES, PROMPTS } from "../src/shared/protocol.js";
 import {
-  connect,
   connectHost,
   createSession,
-  joinAs,
   newHost,
   optionId,
   postSession,
   refused,
-  rejoinAs,
+  hostIndex as hostIndexOf,
   sessionInput,
-  startArena,
+  useSharedArena,
   wine,
-  type Arena,
   type Host,
   type Recorded,
 } from "./helpers.js";
 
-let arena: Arena;
-beforeAll(async () => {
-  arena = await startArena();
-});
-afterAll(() => arena?.close());
-
-/** Every client a test opens, closed after it. */
-let opened: Recorded[] = [];
-afterEach(() => {
-  for (const c of opened) c.close();
-  opened = [];
-});
-const track = <T extends Recorded>(c: T): T => {
-  opened.push(c);
-  return c;
-};
-const host$ = async (code: string, host: Host) => track(await connectHost(arena.url, code, host));
-const join$ = async (code: string, pseudonym: string) => track(await joinAs(arena.url, code, pseudonym));
-const connect$ = async (code: string) => track(await connect(arena.url, code));
-const rejoin$ = async (code: string, token: string) => track(await rejoinAs(arena.url, code, token));
-
-async function hostIndex(host: Host): Promise<HostIndexEntry[]> {
-  const response = await fetch(`${arena.url}/api/hosts/${host.hostId}/sessions`, { headers: { authorization: `Bearer ${host.hostKey}` } });
-  expect(response.status).toBe(200);
-  return (await response.json()) as HostIndexEntry[];
-}
+const { arena, track, host$, join$, connect$, rejoin$ } = useSharedArena();
+const hostIndex = (host: Host) => hostIndexOf(arena.url, host);
 
 /** The game and session events a client received, in order (timer ticks, answer counts and host presence left out). */
 const gameEvents = (c: Recorded) =>

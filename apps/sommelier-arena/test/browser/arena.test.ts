@@ -5,7 +5,6 @@ import { tempDataDir, type ServerProcess } from "cellar/testing";
 import {
   answer,
   answerWrong,
-  answerButton,
   answered,
   buildWeb,
   CHROMIUM,
