@@ -318,12 +318,11 @@ export function defineSessionRoom(resolved: ResolvedArenaOptions): RoomDefinitio
     if (!question.options.some((o) => o.id === optionId)) {
       throw fail("UNKNOWN_OPTION", `"${optionId}" is not an option of this question (${question.options.map((o) => o.id).join(", ")})`);
     }
-    const key = responseKey(participantId, questionId);
-    const first = (await ctx.storage.get<ResponseRecord>(key)) === undefined;
-    await ctx.storage.put(key, { optionId, answeredAt: Date.now(), revealed: false, correct: null, points: 0 } satisfies ResponseRecord);
-    if (first) {
-      const record = await ctx.storage.get<ParticipantRecord>(participantKey(token));
-      if (record) await ctx.storage.put(participantKey(token), { ...record, answered: [...record.answered, questionId] });
+    const record = await ctx.storage.get<ParticipantRecord>(participantKey(token));
+    if (!record) throw fail("NOT_JOINED");
+    await ctx.storage.put(responseKey(participantId, questionId), { optionId, answeredAt: Date.now(), revealed: false, correct: null, points: 0 } satisfies ResponseRecord);
+    if (!record.answered.includes(questionId)) {
+      await ctx.storage.put(participantKey(token), { ...record, answered: [...record.answered, questionId] });
       const count = ((await ctx.storage.get<number>(answeredKey(questionId))) ?? 0) + 1;
       await ctx.storage.put(answeredKey(questionId), count);
       ctx.emit.to(hostChannel(state.sessionId)).emit("game:participant_answered", { questionId, answeredCount: count, participantCount: state.participantCount });
