@@ -419,6 +419,13 @@ describe.skipIf(skipReason !== undefined)(skipReason ?? "Sommelier Arena in the 
     await host.getByRole("button", { name: "Add a wine" }).click();
     await fillWine(host, 2, { name: "Cloudy Bay", answers: ["White", "New Zealand", "Sauvignon Blanc", "2021"] });
     await host.getByRole("button", { name: "Save changes" }).click();
+    // If the editor stays open, say why (its problems or error) instead of only timing out.
+    await host
+      .getByRole("heading", { name: "Edit tasting" })
+      .waitFor({ state: "detached" })
+      .catch(async (error) => {
+        throw new Error(`the editor did not close after saving; the page says: ${await host.locator("main").innerText()}`, { cause: error });
+      });
 
     await host.getByText("2 wines · 45 s per question").waitFor();
     await host.locator(".tv-title").getByText("Second pour", { exact: true }).waitFor();

@@ -41,7 +41,7 @@ export function HostLobby({ snapshot: s, actions, onEdit }: { snapshot: HostSnap
         <p className="lobby-code" data-testid="session-code">
           {s.code}
         </p>
-        {qr && <img className="lobby-qr" src={qr} width={320} height={320} alt={`QR code for the join link ${link}`} data-link={link} />}
+        {qr && <img className="lobby-qr" src={qr} width={440} height={440} alt={`QR code for the join link ${link}`} data-link={link} />}
       </div>
       <div className="lobby-people">
         <h2 className="lobby-count" aria-live="polite">
