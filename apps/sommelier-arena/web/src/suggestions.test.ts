@@ -26,6 +26,13 @@ describe("autoFill", () => {
     expect([...filled].sort()).toEqual(["Barolo", "Petrus", "Sassicaia"]);
   });
 
+  it("never repeats a wine name that is both the session's and a famous one", () => {
+    for (let i = 0; i < 300; i++) {
+      const filled = autoFill("wine_name", "Cloudy Bay", ["", "", ""], ["Château Margaux"]);
+      expect(new Set(["cloudy bay", ...filled.map((t) => t.toLowerCase())]).size).toBe(4);
+    }
+  });
+
   it("has lists as long as the editor promises", () => {
     expect(COUNTRIES.length).toBeGreaterThanOrEqual(30);
     expect(GRAPES.length).toBeGreaterThanOrEqual(60);

@@ -114,7 +114,9 @@ export function autoFill(
   const next = [...distractors] as [string, string, string];
   for (let i = 0; i < next.length; i++) {
     if (next[i]!.trim() !== "") continue;
-    const choice = pool.shift();
+    // The pool may hold a text twice (a session's wine that is also a famous one).
+    let choice = pool.shift();
+    while (choice !== undefined && used.has(key(choice))) choice = pool.shift();
     if (choice === undefined) break;
     used.add(key(choice));
     next[i] = choice;
