@@ -288,7 +288,7 @@ test("the stored data never holds a host key in clear, only its SHA-256", async 
   const code2 = await createSession(arena.url, host);
   await host$(code2, host);
 
-  const hash = createHash("sha256").update(host.hostKey).digest("hex");
+  const hash = createHash("sha256").update(host.hostKey).digest("base64url");
   await expect
     .poll(() => filesUnder(arena.dataDir).some((f) => readFileSync(f).includes(hash)), { timeout: 5000 })
     .toBe(true);

@@ -1,6 +1,6 @@
 import { afterEach, expect, test } from "vitest";
 import { openSession, resolveOptions } from "../src/server/room.js";
-import { sha256Hex } from "../src/server/secrets.js";
+import { sha256 } from "cellar";
 import { connectHost, createSession, joinAs, newHost, refused, sessionInput, startArena, type Arena, type Host, type Recorded } from "./helpers.js";
 
 // A code belongs to one live session. Once a session ended, its code may go to a new one
@@ -12,7 +12,7 @@ afterEach(() => arena?.close());
 
 const open = async (code: string, host: Host, replaceEnded: boolean) =>
   arena.server.invoke("session", code, async (ctx) =>
-    openSession(ctx, { session: sessionInput(1, { title: "Second" }), hostId: host.hostId, hostKeyHash: await sha256Hex(host.hostKey), replaceEnded }, resolveOptions()),
+    openSession(ctx, { session: sessionInput(1, { title: "Second" }), hostId: host.hostId, hostKeyHash: await sha256(host.hostKey), replaceEnded }, resolveOptions()),
   );
 
 test("a live session's code is never taken; an ended one's is, and its old connections stay powerless", async () => {

@@ -3,13 +3,12 @@
  * routes; each returns the status and the JSON body to send.
  */
 import { randomInt } from "node:crypto";
-import { CellarError, type RoomContext } from "cellar";
+import { CellarError, sha256, type RoomContext } from "cellar";
 import type { CellarServer } from "cellar/node";
 import { ERRORS, ROOM_KIND, type ApiError, type CreateSessionResponse, type HostIndexEntry } from "../shared/protocol.js";
 import { isHostId, isHostKey, validateSession } from "../shared/validation.js";
-import { authKey, HOSTS, indexKey, readIndex, withEntry } from "./host-index.js";
+import { authKey, hostKeyMatches, HOSTS, indexKey, readIndex, withEntry } from "./host-index.js";
 import { indexEntryOf, openSession, type ResolvedArenaOptions } from "./room.js";
-import { matchesHash, sha256Hex } from "./secrets.js";
 
 export type Reply<T> = { status: 200 | 201; body: T } | { status: 400 | 401 | 403 | 409 | 503; body: ApiError };
 
@@ -29,7 +28,7 @@ export async function createSession(server: CellarServer, resolved: ResolvedAren
     return { status: 400, body: { code: first!.code, message: first!.message, problems: checked.problems } };
   }
   const hostId = request.hostId;
-  const hostKeyHash = await sha256Hex(request.hostKey);
+  const hostKeyHash = await sha256(request.hostKey);
   if (!(await claimHostId(server, hostId, request.hostKey, hostKeyHash))) return refuse(409, "HOST_ID_TAKEN");
 
   // Codes never used (or cleared) first; an ended session's code only when those are scarce.
@@ -56,7 +55,7 @@ async function claimHostId(server: CellarServer, hostId: string, hostKey: string
       await kv.put(authKey(hostId), hostKeyHash);
       return true;
     }
-    return matchesHash(hostKey, stored);
+    return hostKeyMatches(hostKey, stored);
   });
 }
 
@@ -72,7 +71,7 @@ export async function hostSessions(server: CellarServer, hostId: string, authori
   const kv = server.kv(HOSTS);
   const owner = await kv.get(authKey(hostId));
   if (owner === null) return { status: 200, body: [] };
-  if (!(await matchesHash(hostKey, owner))) return refuse(403, "WRONG_HOST_KEY", "This host key does not open this host's sessions");
+  if (!(await hostKeyMatches(hostKey, owner))) return refuse(403, "WRONG_HOST_KEY", "This host key does not open this host's sessions");
 
   let entries = await readIndex(kv, hostId);
   let healed = false;

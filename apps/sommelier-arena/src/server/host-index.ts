@@ -8,7 +8,7 @@
  * other's change (KV is last-write-wins, as on Cloudflare); the dashboard endpoint heals
  * that by asking the rooms of entries not yet ended for their current entry.
  */
-import type { KvNamespace } from "cellar";
+import { constantTimeEqual, sha256, type KvNamespace } from "cellar";
 import type { HostIndexEntry } from "../shared/protocol.js";
 
 export const HOSTS = "HOSTS";
@@ -31,4 +31,9 @@ export async function upsertEntry(kv: KvNamespace, hostId: string, entry: HostIn
 export function withEntry(entries: HostIndexEntry[], entry: HostIndexEntry): HostIndexEntry[] {
   const others = entries.filter((e) => !(e.code === entry.code && e.createdAt === entry.createdAt));
   return [entry, ...others].sort((a, b) => b.createdAt - a.createdAt).slice(0, MAX_ENTRIES);
+}
+
+/** Whether `key` is the host key whose SHA-256 is `storedHash` (compared in constant time; keys are never stored). */
+export async function hostKeyMatches(key: string, storedHash: string): Promise<boolean> {
+  return constantTimeEqual(await sha256(key), storedHash);
 }

@@ -7,6 +7,7 @@
 import {
   CellarError,
   defineConnection,
+  randomToken,
   defineRoom,
   type ConnectionContext,
   type RoomContext,
@@ -43,7 +44,7 @@ import {
   remainingAt,
   scoreQuestion,
 } from "./game.js";
-import { HOSTS, upsertEntry } from "./host-index.js";
+import { hostKeyMatches, HOSTS, upsertEntry } from "./host-index.js";
 import {
   answeredKey,
   hostChannel,
@@ -60,7 +61,6 @@ import {
   type ResponseRecord,
   type SessionState,
 } from "./model.js";
-import { matchesHash, randomToken } from "./secrets.js";
 
 export interface ArenaOptions {
   /** How long a session waits for its host to come back before it ends on its own (default 1 hour). */
@@ -233,7 +233,7 @@ export function defineSessionRoom(resolved: ResolvedArenaOptions): RoomDefinitio
   room.on("rejoin_host", { schema: hostSchema }, async (ctx, { hostId, hostKey }): Promise<HostSnapshot> => {
     const state = await requireState(ctx);
     const [storedId, storedHash] = await Promise.all([ctx.storage.get<string>(HOST_ID_KEY), ctx.storage.get<string>(HOST_KEY_HASH_KEY)]);
-    const keyOk = storedHash !== undefined && (await matchesHash(hostKey, storedHash));
+    const keyOk = storedHash !== undefined && (await hostKeyMatches(hostKey, storedHash));
     if (hostId !== storedId || !keyOk) throw fail("WRONG_HOST_KEY");
     const binding = bindingIn(ctx, state);
     if (binding.role === "participant") throw fail("ALREADY_JOINED", "This connection joined as a participant; the host needs its own");

@@ -21,6 +21,7 @@ export { CellarError, PersistError, StorageLimitError } from "./errors.js";
 export type { ClientError, CellarErrorOptions, StorageLimitName } from "./errors.js";
 export { ERROR_CODES, CLOSE_CODES } from "./error-codes.js";
 export type { CellarErrorCode } from "./error-codes.js";
+export { randomToken, sha256, constantTimeEqual } from "./ids.js";
 export { PROTOCOL_VERSION } from "./protocol.js";
 export type { ClientFrame, ServerFrame } from "./protocol.js";
 export { STORAGE_LIMITS, KV_LIMITS } from "./limits.js";
