@@ -76,11 +76,15 @@ export function questionView(state: SessionState, question: StoredQuestion, now:
   };
 }
 
-/** The current question for snapshots: while open, paused or just revealed. */
+/** The question on screen: the current one while open, paused or just revealed. */
+export function shownQuestion(state: SessionState): StoredQuestion | undefined {
+  return isOpen(state) || state.phase === "question_revealed" ? currentQuestion(state) : undefined;
+}
+
+/** The question on screen as snapshots carry it. */
 export function currentQuestionView(state: SessionState, now: number): CurrentQuestion | null {
-  const question = currentQuestion(state);
-  const shown = isOpen(state) || state.phase === "question_revealed";
-  return question && shown ? { ...questionView(state, question, now), paused: state.phase === "question_paused" } : null;
+  const question = shownQuestion(state);
+  return question ? { ...questionView(state, question, now), paused: state.phase === "question_paused" } : null;
 }
 
 /** Participants in the order they joined. */

@@ -32,7 +32,6 @@ import { checkPseudonym, pseudonymKey, validateSession } from "../shared/validat
 import { UnknownCodeLimiter, type AttemptLimits } from "./attempts.js";
 import {
   buildWines,
-  byJoinOrder,
   currentQuestion,
   currentQuestionView,
   hostReveal,
@@ -43,6 +42,7 @@ import {
   rankings,
   remainingAt,
   scoreQuestion,
+  shownQuestion,
 } from "./game.js";
 import { hostKeyMatches, HOSTS, upsertEntry } from "./host-index.js";
 import {
@@ -73,15 +73,10 @@ export interface ArenaOptions {
   unknownCodes?: AttemptLimits;
 }
 
-export interface ResolvedArenaOptions {
-  hostGraceMs: number;
-  retainEndedMs: number;
-  minTimerSeconds: number;
-  unknownCodes: AttemptLimits;
-}
+export type ResolvedArenaOptions = Required<ArenaOptions>;
 
 export function resolveOptions(options: ArenaOptions = {}): ResolvedArenaOptions {
-  const ms = (field: keyof ArenaOptions, value: number | undefined, fallback: number, min = 1) => {
+  const whole = (field: keyof ArenaOptions, value: number | undefined, fallback: number, min = 1) => {
     if (value === undefined) return fallback;
     if (typeof value !== "number" || !Number.isInteger(value) || value < min) {
       throw new CellarError("INVALID_OPTION", `Sommelier Arena: ${field} must be a whole number ≥ ${min} (got ${String(value)})`);
@@ -89,9 +84,9 @@ export function resolveOptions(options: ArenaOptions = {}): ResolvedArenaOptions
     return value;
   };
   return {
-    hostGraceMs: ms("hostGraceMs", options.hostGraceMs, 3_600_000),
-    retainEndedMs: ms("retainEndedMs", options.retainEndedMs, 7 * 24 * 3_600_000),
-    minTimerSeconds: ms("minTimerSeconds", options.minTimerSeconds, LIMITS.timerSeconds.min),
+    hostGraceMs: whole("hostGraceMs", options.hostGraceMs, 3_600_000),
+    retainEndedMs: whole("retainEndedMs", options.retainEndedMs, 7 * 24 * 3_600_000),
+    minTimerSeconds: whole("minTimerSeconds", options.minTimerSeconds, LIMITS.timerSeconds.min),
     unknownCodes: options.unknownCodes ?? { burst: 20, perMinute: 10 },
   };
 }
@@ -124,10 +119,7 @@ const answerSchema = z.object({ questionId: z.string().max(32), optionId: z.stri
 const lockSchema = z.object({ locked: z.boolean().optional() }).optional();
 const noPayload = z.union([z.undefined(), z.null(), z.object({}).strict()]);
 
-/**
- * The session room with its timings, and `createSession`, which opens a session in the room
- * of a free code (called by the HTTP API).
- */
+/** The session room kind, with its options (openSession below opens a session in one of its instances). */
 export function defineSessionRoom(resolved: ResolvedArenaOptions): RoomDefinition<object, Binding> {
   const limiter = new UnknownCodeLimiter(resolved.unknownCodes);
 
@@ -742,11 +734,10 @@ function base(state: SessionState, participants: Participant[], now: number) {
 async function participantSnapshot(ctx: Ctx, state: SessionState, token: string): Promise<ParticipantSnapshot> {
   const participants = await listParticipants(ctx);
   const me = participants.find((p) => p.token === token)!;
-  const question = currentQuestion(state);
-  const shown = question && (isOpen(state) || state.phase === "question_revealed");
-  const response = shown ? await ctx.storage.get<ResponseRecord>(responseKey(me.id, question.id)) : undefined;
+  const question = shownQuestion(state);
+  const response = question ? await ctx.storage.get<ResponseRecord>(responseKey(me.id, question.id)) : undefined;
   const ranked = state.finalRankings ?? rankings(participants);
-  const revealed = shown && state.phase === "question_revealed";
+  const revealed = question && state.phase === "question_revealed";
   return {
     role: "participant",
     ...base(state, participants, Date.now()),
@@ -767,11 +758,10 @@ async function participantSnapshot(ctx: Ctx, state: SessionState, token: string)
 
 async function hostSnapshot(ctx: Ctx, state: SessionState, hostId: string): Promise<HostSnapshot> {
   const participants = await listParticipants(ctx);
-  const question = currentQuestion(state);
-  const shown = question && (isOpen(state) || state.phase === "question_revealed");
-  const answeredCount = shown ? ((await ctx.storage.get<number>(answeredKey(question.id))) ?? 0) : 0;
+  const question = shownQuestion(state);
+  const answeredCount = question ? ((await ctx.storage.get<number>(answeredKey(question.id))) ?? 0) : 0;
   const reveal =
-    shown && state.phase === "question_revealed"
+    question && state.phase === "question_revealed"
       ? hostReveal(question, scoreQuestion(question, participants, await responsesTo(ctx, question.id, participants), true))
       : null;
   return {
@@ -781,6 +771,6 @@ async function hostSnapshot(ctx: Ctx, state: SessionState, hostId: string): Prom
     wines: state.wines.map((w) => w.input),
     answeredCount,
     reveal,
-    rankings: state.finalRankings ?? rankings(byJoinOrder(participants)),
+    rankings: state.finalRankings ?? rankings(participants),
   };
 }
