@@ -57,3 +57,9 @@ export async function drain(count: () => number, quietMs = 150, maxMs = 10_000):
     }
   }
 }
+
+/** Polls `done` every `pollMs` until it holds or `timeoutMs` passed (then returns: the figures show what is missing). */
+export async function until(done: () => boolean, timeoutMs: number, pollMs = 10): Promise<void> {
+  const deadline = performance.now() + timeoutMs;
+  while (!done() && performance.now() < deadline) await sleep(pollMs);
+}

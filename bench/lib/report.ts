@@ -45,6 +45,40 @@ export function pairedRow(
   };
 }
 
+type RowBase = Pick<Row, "id" | "figure" | "conditions" | "unit">;
+
+/** An absolute bar: each repetition's value against `budget`, as a paired row with the budget as baseline (ratio ≤ 1 passes). */
+export function budgetRow(base: RowBase, value: { name: string; values: number[] }, budget: number, targetText: string): Row {
+  return pairedRow(base, { name: "budget", values: value.values.map(() => budget) }, value, { max: 1, text: targetText });
+}
+
+/** A figure for information: the median of the repetitions, no baseline, no target. */
+export function infoRow(base: RowBase, value: { name: string; values: number[] }): Row {
+  return {
+    ...base,
+    baseline: undefined,
+    value: { name: value.name, value: median(value.values) },
+    ratio: undefined,
+    target: "—",
+    verdict: "info",
+    samples: { value: value.values },
+  };
+}
+
+/** A count that must stay 0: the total over the repetitions. */
+export function zeroRow(base: RowBase, value: { name: string; values: number[] }): Row {
+  const total = value.values.reduce((a, b) => a + b, 0);
+  return {
+    ...base,
+    baseline: undefined,
+    value: { name: value.name, value: total },
+    ratio: undefined,
+    target: "0",
+    verdict: total === 0 ? "PASS" : "MISS",
+    samples: { value: value.values },
+  };
+}
+
 export function verdictOf(ratio: number, target: Target | undefined): Row["verdict"] {
   if (!target) return "info";
   if (!Number.isFinite(ratio)) return "MISS";

@@ -4,7 +4,8 @@ import { join } from "node:path";
 import { performance } from "node:perf_hooks";
 import { WebSocket } from "ws";
 import { CellarClient, CellarError, RECONNECT_DEFAULTS, type WebSocketConstructor } from "cellar/client";
-import type { Row } from "../lib/report.js";
+import { until } from "../lib/measure.js";
+import { budgetRow, infoRow, type Row, zeroRow } from "../lib/report.js";
 import { startServerChild, type ChildOptions, type ServerChild } from "../lib/server-child.js";
 import type { Settings } from "../lib/settings.js";
 import { median, percentile, sleep } from "../lib/stats.js";
@@ -309,12 +310,6 @@ async function countLines(clients: Member[], event: "count" | "countAtLoad"): Pr
   throw new Error(`P5: no client of the room could ask for its line count (${String(failure)})`);
 }
 
-/** Polls `done` until it holds or `timeoutMs` passed (then returns: the figures show what is missing). */
-async function until(done: () => boolean, timeoutMs: number): Promise<void> {
-  const deadline = performance.now() + timeoutMs;
-  while (!done() && performance.now() < deadline) await sleep(10);
-}
-
 function rows(reps: Rep[], settings: Settings): Row[] {
   const { rooms, perRoom, messagesPerSecond } = settings.p5;
   const d = RECONNECT_DEFAULTS;
@@ -324,50 +319,17 @@ function rows(reps: Rep[], settings: Settings): Row[] {
     `${(rooms * perRoom).toLocaleString("en-US")} clients = ${rooms} rooms × ${perRoom}, 1 writer/room at ${messagesPerSecond} lines/s; ` +
     `client reconnect defaults (${d.initialDelayMs} ms ×${d.multiplier} ±${d.jitter * 100} %); restart ${restart.toFixed(0)} ms; ${reps.length} reps` +
     (notResumed > 0 ? `; ${notResumed} NEVER RESUMED` : "");
-  const p99 = reps.map((r) => percentile(r.resumeMs, 99));
-  const ratios = p99.map((v) => v / BUDGET_MS);
-  const ratio = median(ratios);
-  const info = (figure: string, values: number[], conditionsText = "same runs"): Row => ({
-    id: "P5",
-    figure,
-    conditions: conditionsText,
-    unit: "ms",
-    baseline: undefined,
-    value: { name: "cellar", value: median(values) },
-    ratio: undefined,
-    target: "—",
-    verdict: "info",
-    samples: { value: values },
-  });
-  const zero = (figure: string, values: number[], conditionsText: string): Row => {
-    const total = values.reduce((a, b) => a + b, 0);
-    return {
-      id: "P5",
-      figure,
-      conditions: conditionsText,
-      unit: "count",
-      baseline: undefined,
-      value: { name: "cellar", value: total },
-      ratio: undefined,
-      target: "0",
-      verdict: total === 0 ? "PASS" : "MISS",
-      samples: { value: values },
-    };
-  };
+  const cellar = (values: number[]) => ({ name: "cellar", values });
+  const info = (figure: string, values: number[], conditionsText = "same runs") => infoRow({ id: "P5", figure, conditions: conditionsText, unit: "ms" }, cellar(values));
+  const zero = (figure: string, values: number[], conditionsText: string) => zeroRow({ id: "P5", figure, conditions: conditionsText, unit: "count" }, cellar(values));
   const deliveries = reps.reduce((n, r) => n + r.deliveriesExpected, 0);
   return [
-    {
-      id: "P5",
-      figure: "resumed after restart, p99 (from listening)",
-      conditions,
-      unit: "ms",
-      baseline: { name: "budget", value: BUDGET_MS },
-      value: { name: "cellar", value: median(p99) },
-      ratio,
-      target: "≤ 2 s",
-      verdict: Number.isFinite(ratio) && ratio <= 1 ? "PASS" : "MISS",
-      samples: { baseline: reps.map(() => BUDGET_MS), value: p99, ratio: ratios },
-    },
+    budgetRow(
+      { id: "P5", figure: "resumed after restart, p99 (from listening)", conditions, unit: "ms" },
+      cellar(reps.map((r) => percentile(r.resumeMs, 99))),
+      BUDGET_MS,
+      "≤ 2 s",
+    ),
     info("resumed after restart, p50", reps.map((r) => percentile(r.resumeMs, 50))),
     info("resumed after restart, max", reps.map((r) => Math.max(...r.resumeMs))),
     info("restart, SIGKILL → listening", reps.map((r) => r.restartMs), "server bundled to JS (as deployed), same data dir and port"),
