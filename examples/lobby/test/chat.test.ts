@@ -105,12 +105,18 @@ describe("lobby: chat rooms", () => {
     expect(ana.state).toBe("open");
   });
 
-  it("refuses a connection without a name (4401, no retry)", async () => {
+  it("refuses a connection without a name or with one over 32 characters (4401, no retry)", async () => {
     t = await startLobby();
     const anonymous = t.client("lobby", MAIN);
     const closed = next(anonymous, "$close");
     await expect(anonymous.waitForConnection()).rejects.toMatchObject({ code: "CONNECTION_CLOSED" });
     expect(await closed).toMatchObject({ code: 4401, final: true });
+
+    // A name is 1 to 32 characters.
+    const tooLong = t.client("lobby", MAIN, { params: { name: "x".repeat(33) } });
+    const tooLongClosed = next(tooLong, "$close");
+    await expect(tooLong.waitForConnection()).rejects.toMatchObject({ code: "CONNECTION_CLOSED" });
+    expect(await tooLongClosed).toMatchObject({ code: 4401, final: true });
   });
 
   it("keeps the last 1,000 messages of a room; history pages back with limit (default 50) and before", async () => {

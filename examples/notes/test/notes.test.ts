@@ -30,6 +30,7 @@ describe("notes example: who you are", () => {
     ["an empty user", { user: "" }],
     ["a user with a colon", { user: "ana:admin" }],
     ["a non-string user", { user: 42 }],
+    ["a user of 41 characters", { user: "a".repeat(41) }],
   ])("refuses a connection with %s (4401 UNAUTHORIZED)", async (_name, params) => {
     const server = await start();
     const client = server.client("notes", "main", { params });
@@ -214,6 +215,11 @@ describe("notes example: transfers", () => {
     expect(await refusal(ana.client.request("transfer", { amount: 10, recipient: "rich" }))).toBe("BALANCE_LIMIT");
     expect(await snapshot(server.server)).toEqual(before);
     expect(await ana.client.request("transfer", { amount: 5, recipient: "rich" })).toEqual({ balance: 95 });
+    // A deposit is held to the same ceiling (1,000,000,000, as the README says).
+    expect(MAX_BALANCE).toBe(1_000_000_000);
+    await server.server.invoke("notes", "main", (ctx) => ctx.storage.put("balance:ana", MAX_BALANCE - 5));
+    expect(await refusal(ana.client.request("deposit", { amount: 6 }))).toBe("BALANCE_LIMIT");
+    expect(await ana.client.request("deposit", { amount: 5 })).toEqual({ balance: MAX_BALANCE });
   });
 
   it("refuses transfers to yourself and bad amounts or recipients", async () => {
@@ -225,6 +231,8 @@ describe("notes example: transfers", () => {
       expect(await refusal(ana.client.request("transfer", bad))).toBe("INVALID_PAYLOAD");
     }
     expect(await refusal(ana.client.request("deposit", { amount: -5 }))).toBe("INVALID_PAYLOAD");
+    // At most 1,000,000 at a time.
+    expect(await refusal(ana.client.request("deposit", { amount: 1_000_001 }))).toBe("INVALID_PAYLOAD");
     expect(await ana.client.request("getBalance")).toEqual({ balance: 100 });
   });
 });
@@ -273,5 +281,6 @@ describe("notes example: the page", () => {
     expect(client.status).toBe(200);
     expect(client.headers.get("content-type")).toContain("javascript");
     expect((await app.request("/cellar/../../package.json")).status).toBe(404);
+    expect((await app.request("/cellar/client/index.d.ts")).status).toBe(404);
   });
 });
