@@ -3,7 +3,7 @@
  * join link, the CSV export and the plain-words messages for the server's error codes.
  */
 import type { ApiError, CreateSessionRequest, CreateSessionResponse, HostIndexEntry, Ranking, ServerConfig, SessionInput } from "../../src/shared/protocol.js";
-import { ROOM_KIND } from "../../src/shared/protocol.js";
+import { LIMITS, ROOM_KIND } from "../../src/shared/protocol.js";
 import { hostIdentity, renewHostId } from "./storage.js";
 
 /** An HTTP or room refusal with the server's code, and the problems when it has them. */
@@ -155,7 +155,7 @@ const MESSAGES: Record<string, string> = {
   SESSION_ENDED: "This tasting has ended.",
   SESSION_FULL: "This tasting is full.",
   PSEUDONYM_TAKEN: "Someone here already uses that name — pick another one.",
-  INVALID_PSEUDONYM: "A name is 1 to 24 characters.",
+  INVALID_PSEUDONYM: `A name is 1 to ${LIMITS.pseudonymLength} characters.`,
   UNKNOWN_REJOIN_TOKEN: "We could not find you in that tasting any more. Join again with a name.",
   WRONG_HOST_KEY: "This tasting belongs to another host (or another browser).",
   NOT_HOST: "Only the host can do that.",

@@ -6,9 +6,9 @@
  */
 import { createContext, useCallback, useContext, useEffect, useReducer, useRef, useState } from "react";
 import { CellarClient, type ClientState } from "cellar/client";
-import type { ClientEvents, Snapshot } from "../../src/shared/protocol.js";
-import { describeError, roomUrl } from "./api.js";
-import { reduceView, SERVER_EVENTS, type ViewAction, type ViewState } from "./view-state.js";
+import { SERVER_EVENT_NAMES, type ClientEvents, type Snapshot } from "../../src/shared/protocol.js";
+import { describeError, friendlyMessage, roomUrl } from "./api.js";
+import { reduceView, type ViewAction, type ViewState } from "./view-state.js";
 
 export type Credentials = { role: "host"; hostId: string; hostKey: string } | { role: "participant"; rejoinToken: string };
 
@@ -58,8 +58,8 @@ const FATAL_CODES = new Set(["UNKNOWN_REJOIN_TOKEN", "WRONG_HOST_KEY", "SESSION_
 
 /** Closes that end the client for good, in plain words. */
 export function closeError(code: number, reason: string): Fatal {
-  if (code === SESSION_NOT_FOUND_CLOSE) return { code: "SESSION_NOT_FOUND", message: describeError({ code: "SESSION_NOT_FOUND" }).message };
-  if (code === RATE_LIMITED_CLOSE) return { code: "TOO_MANY_ATTEMPTS", message: describeError({ code: "TOO_MANY_ATTEMPTS" }).message };
+  if (code === SESSION_NOT_FOUND_CLOSE) return { code: "SESSION_NOT_FOUND", message: friendlyMessage("SESSION_NOT_FOUND") };
+  if (code === RATE_LIMITED_CLOSE) return { code: "TOO_MANY_ATTEMPTS", message: friendlyMessage("TOO_MANY_ATTEMPTS") };
   return { code: "CONNECTION_CLOSED", message: `The server closed the connection${reason ? ` (${reason})` : ""}. Reload the page to try again.` };
 }
 
@@ -165,7 +165,7 @@ export function useRoom(code: string, credentials: Credentials | null, handoffs:
     };
     rejoinRef.current = rejoin;
 
-    for (const event of SERVER_EVENTS) {
+    for (const event of SERVER_EVENT_NAMES) {
       room.on(event, (data: unknown) => dispatch({ type: "event", event, data, at: performance.now() } as ViewAction));
     }
     room.on("$resynced", () => void rejoin());

@@ -97,8 +97,8 @@ export function saveRejoin(record: RejoinRecord): void {
 }
 
 /** Clears the stored rejoin, only if it is still the one for `code` (another session's stays). */
-export function clearRejoin(code?: string): void {
+export function clearRejoin(code: string): void {
   const current = loadRejoin();
-  if (code !== undefined && current !== null && current.code !== code) return;
+  if (current !== null && current.code !== code) return;
   write(KEYS.rejoin, null);
 }

@@ -41,6 +41,9 @@ export const PSEUDONYMS = [
 
 export const VINTAGE_RANGE = { first: 1945, last: new Date().getFullYear() } as const;
 
+/** Every vintage from the latest back, for the autocomplete (built once: every question row lists it). */
+const VINTAGES: readonly string[] = Array.from({ length: VINTAGE_RANGE.last - VINTAGE_RANGE.first + 1 }, (_, i) => String(VINTAGE_RANGE.last - i));
+
 function shuffled<T>(items: readonly T[]): T[] {
   const copy = [...items];
   for (let i = copy.length - 1; i > 0; i--) {
@@ -91,7 +94,7 @@ export function answerList(category: Category): readonly string[] {
     case "grape_variety":
       return GRAPES;
     case "vintage_year":
-      return Array.from({ length: VINTAGE_RANGE.last - VINTAGE_RANGE.first + 1 }, (_, i) => String(VINTAGE_RANGE.last - i));
+      return VINTAGES;
     case "wine_name":
       return FAMOUS_WINES;
   }

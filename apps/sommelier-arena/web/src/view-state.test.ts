@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import type { ParticipantSnapshot, QuestionView } from "../../src/shared/protocol.js";
+import type { HostSnapshot, ParticipantSnapshot, QuestionView } from "../../src/shared/protocol.js";
 import { reduceView, remainingAt, type ViewState } from "./view-state.js";
 
 const question: QuestionView = {
@@ -75,5 +75,22 @@ describe("reduceView", () => {
   it("ignores timer events of another question", () => {
     const open = play({ type: "event", event: "game:question", data: question, at: 0 });
     expect(reduceView(open, { type: "event", event: "game:timer_tick", data: { questionId: "other", remainingMs: 1 }, at: 5 })).toBe(open);
+  });
+
+  it("keeps the host's answered count in the snapshot, for the open question only", () => {
+    const host: HostSnapshot = { ...lobby, role: "host", hostId: "h", wines: [], answeredCount: 0, reveal: null, rankings: [] } as unknown as HostSnapshot;
+    let state = reduceView(null, { type: "snapshot", snapshot: host, at: 0 });
+    state = reduceView(state, { type: "event", event: "game:question", data: question, at: 0 });
+    state = reduceView(state, { type: "event", event: "game:participant_answered", data: { questionId: "q1", answeredCount: 1, participantCount: 1 }, at: 1 });
+    expect(state!.snapshot).toMatchObject({ role: "host", answeredCount: 1 });
+    expect(reduceView(state, { type: "event", event: "game:participant_answered", data: { questionId: "old", answeredCount: 0, participantCount: 1 }, at: 2 })).toBe(state);
+  });
+
+  it("takes the final standings from session:ended, which follows game:final_leaderboard", () => {
+    const open = play({ type: "event", event: "game:question", data: question, at: 0 });
+    const rankings = [{ pseudonym: "Ana", score: 0, rank: 1 }];
+    const final = reduceView(open, { type: "event", event: "game:final_leaderboard", data: { rankings }, at: 1 });
+    const ended = reduceView(final, { type: "event", event: "session:ended", data: { reason: "host_ended", rankings }, at: 2 })!;
+    expect(ended.snapshot).toMatchObject({ phase: "ended", endReason: "host_ended", finalRankings: rankings, question: null });
   });
 });

@@ -3,7 +3,6 @@
  * (after a join, a rejoin or a resync) replaces everything; events are applied in order.
  */
 import type {
-  AnsweredCount,
   HostReveal,
   HostSnapshot,
   ParticipantReveal,
@@ -12,14 +11,11 @@ import type {
   ServerEvents,
   Snapshot,
 } from "../../src/shared/protocol.js";
-import { SERVER_EVENT_NAMES } from "../../src/shared/protocol.js";
 
 export interface ViewState<S extends Snapshot = Snapshot> {
   snapshot: S;
   /** `performance.now()` when the question's `remainingMs` was last set: the timer counts down from there. */
   timerAt: number;
-  /** The latest answered count for the open question (host). */
-  answered: AnsweredCount | null;
 }
 
 export type ServerEventName = keyof ServerEvents;
@@ -28,29 +24,15 @@ export type ViewAction =
   | { type: "snapshot"; snapshot: Snapshot; at: number }
   | { [E in ServerEventName]: { type: "event"; event: E; data: ServerEvents[E]; at: number } }[ServerEventName];
 
-export const SERVER_EVENTS: readonly ServerEventName[] = SERVER_EVENT_NAMES;
-
-export function fromSnapshot<S extends Snapshot>(snapshot: S, at: number): ViewState<S> {
-  const answered =
-    snapshot.role === "host" && snapshot.question
-      ? { questionId: snapshot.question.questionId, answeredCount: snapshot.answeredCount, participantCount: snapshot.participants.length }
-      : null;
-  return { snapshot, timerAt: at, answered };
-}
-
-function rankOf(rankings: readonly Ranking[], pseudonym: string): Ranking | undefined {
-  return rankings.find((r) => r.pseudonym === pseudonym);
-}
-
 /** A participant's own score and rank after standings arrive. */
 function withStandings(snapshot: Snapshot, rankings: readonly Ranking[]): Snapshot {
   if (snapshot.role === "host") return { ...snapshot, rankings: [...rankings] };
-  const own = rankOf(rankings, snapshot.you.pseudonym);
+  const own = rankings.find((r) => r.pseudonym === snapshot.you.pseudonym);
   return own ? { ...snapshot, you: { ...snapshot.you, score: own.score, rank: own.rank } } : snapshot;
 }
 
 export function reduceView(state: ViewState | null, action: ViewAction): ViewState | null {
-  if (action.type === "snapshot") return fromSnapshot(action.snapshot, action.at);
+  if (action.type === "snapshot") return { snapshot: action.snapshot, timerAt: action.at };
   // Events before the first snapshot are covered by it (it is taken after them).
   if (state === null) return null;
   const s = state.snapshot;
@@ -64,8 +46,7 @@ export function reduceView(state: ViewState | null, action: ViewAction): ViewSta
       const q = action.data;
       const base = { ...s, phase: "question_open" as const, question: { ...q, paused: false }, roundLeaderboard: null, reveal: null };
       const snapshot: Snapshot = base.role === "host" ? { ...base, answeredCount: 0 } : { ...base, yourAnswer: null };
-      const answered = { questionId: q.questionId, answeredCount: 0, participantCount: s.participants.length };
-      return { snapshot, timerAt: action.at, answered };
+      return { snapshot, timerAt: action.at };
     }
     case "game:timer_tick":
     case "game:timer_paused":
@@ -77,7 +58,8 @@ export function reduceView(state: ViewState | null, action: ViewAction): ViewSta
     }
     case "game:participant_answered": {
       if (s.role !== "host" || question?.questionId !== action.data.questionId) return state;
-      return { ...state, answered: action.data, snapshot: { ...s, answeredCount: action.data.answeredCount } };
+      // Its participantCount is the participant list's length, which lobby:updated already brought.
+      return { ...state, snapshot: { ...s, answeredCount: action.data.answeredCount } };
     }
     case "game:answer_revealed": {
       if (question && question.questionId !== action.data.questionId) return state;
@@ -103,7 +85,8 @@ export function reduceView(state: ViewState | null, action: ViewAction): ViewSta
       return { ...state, snapshot };
     }
     case "game:final_leaderboard":
-      return { ...state, snapshot: withStandings({ ...s, finalRankings: action.data.rankings }, action.data.rankings) };
+      // session:ended follows at once with the same rankings, and sets them with the phase.
+      return state;
     case "session:ended": {
       const ended = { ...s, phase: "ended", question: null, reveal: null, roundLeaderboard: null, finalRankings: action.data.rankings, endReason: action.data.reason };
       return { ...state, snapshot: withStandings(ended as Snapshot, action.data.rankings) };

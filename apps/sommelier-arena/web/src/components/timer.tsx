@@ -5,7 +5,7 @@
 import { useEffect, useRef, useState } from "react";
 import { remainingAt, type ViewState } from "../view-state.js";
 
-export function usePrefersReducedMotion(): boolean {
+function usePrefersReducedMotion(): boolean {
   const [reduced, setReduced] = useState(() => matchMedia("(prefers-reduced-motion: reduce)").matches);
   useEffect(() => {
     const query = matchMedia("(prefers-reduced-motion: reduce)");
@@ -17,7 +17,7 @@ export function usePrefersReducedMotion(): boolean {
 }
 
 /** Milliseconds left, re-rendered every frame (or every quarter second with reduced motion). */
-export function useRemaining(view: ViewState): number {
+function useRemaining(view: ViewState): number {
   const reduced = usePrefersReducedMotion();
   const [now, setNow] = useState(() => performance.now());
   const running = view.snapshot.phase === "question_open";
@@ -69,15 +69,20 @@ interface TimerProps {
   view: ViewState;
 }
 
-export function TimerRing({ view }: TimerProps) {
+/** What both timers draw: the time left, the share of the question's duration it is, and whether it is paused. */
+function useTimer(view: ViewState) {
   const remaining = useRemaining(view);
   const q = view.snapshot.question;
+  const fraction = q && q.durationMs > 0 ? Math.min(1, remaining / q.durationMs) : 0;
+  return { q, remaining, fraction, paused: view.snapshot.phase === "question_paused" };
+}
+
+export function TimerRing({ view }: TimerProps) {
+  const { q, remaining, fraction, paused } = useTimer(view);
   if (!q) return null;
-  const fraction = q.durationMs > 0 ? Math.min(1, remaining / q.durationMs) : 0;
   const radius = 54;
   const circumference = 2 * Math.PI * radius;
   const low = remaining <= 10_000;
-  const paused = view.snapshot.phase === "question_paused";
   return (
     <div className={`timer-ring${low ? " timer-low" : ""}`} data-testid="timer">
       <svg viewBox="0 0 120 120" aria-hidden="true">
@@ -102,11 +107,8 @@ export function TimerRing({ view }: TimerProps) {
 }
 
 export function TimerBar({ view }: TimerProps) {
-  const remaining = useRemaining(view);
-  const q = view.snapshot.question;
+  const { q, remaining, fraction, paused } = useTimer(view);
   if (!q) return null;
-  const fraction = q.durationMs > 0 ? Math.min(1, remaining / q.durationMs) : 0;
-  const paused = view.snapshot.phase === "question_paused";
   return (
     <div className="timer-bar-wrap" data-testid="timer">
       <div

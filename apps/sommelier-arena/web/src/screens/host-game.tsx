@@ -1,6 +1,6 @@
 /** The host's game screens on the TV: question, reveal, round leaderboard, the end. */
 import { useState } from "react";
-import { OPTION_LETTERS, type HostSnapshot } from "../../../src/shared/protocol.js";
+import { CATEGORIES, type HostSnapshot } from "../../../src/shared/protocol.js";
 import { downloadCsv } from "../api.js";
 import { Leaderboard, Podium } from "../components/leaderboard.js";
 import { letterIndex, QuestionHeader } from "../components/question-header.js";
@@ -32,13 +32,24 @@ export function EndButton({ actions }: { actions: HostActions }) {
   );
 }
 
+/** `host:next` (labelled for where it leads) and End, under a reveal or the standings. */
+function NextControls({ actions, label }: { actions: HostActions; label: string }) {
+  return (
+    <div className="controls">
+      <button type="button" className="button button-primary button-big" disabled={actions.busy !== null} onClick={() => void actions.run("host:next")}>
+        {actions.busy === "host:next" ? "…" : label}
+      </button>
+      <EndButton actions={actions} />
+    </div>
+  );
+}
+
 export function HostQuestion({ view, actions }: { view: ViewState<HostSnapshot>; actions: HostActions }) {
   const s = view.snapshot;
   const q = s.question!;
   const paused = s.phase === "question_paused";
-  const answered = view.answered?.questionId === q.questionId ? view.answered : null;
-  const answeredCount = answered?.answeredCount ?? s.answeredCount;
-  const total = answered?.participantCount ?? s.participants.length;
+  const answeredCount = s.answeredCount;
+  const total = s.participants.length;
   return (
     <section className="tv-question" aria-labelledby="tv-prompt">
       <div className="tv-question-top">
@@ -54,9 +65,9 @@ export function HostQuestion({ view, actions }: { view: ViewState<HostSnapshot>;
         {q.options.map((o) => (
           <li key={o.id} className={`tv-option answer-${letterIndex(o.id)}`}>
             <span className="answer-letter" aria-hidden="true">
-              {OPTION_LETTERS[letterIndex(o.id)]}
+              {o.id}
             </span>
-            <span className="visually-hidden">{OPTION_LETTERS[letterIndex(o.id)]}: </span>
+            <span className="visually-hidden">{o.id}: </span>
             <span className="answer-text">{o.text}</span>
           </li>
         ))}
@@ -70,15 +81,9 @@ export function HostQuestion({ view, actions }: { view: ViewState<HostSnapshot>;
         </p>
         <progress className="answered-bar" max={Math.max(1, total)} value={answeredCount} aria-label="Answers received" />
         <div className="controls">
-          {paused ? (
-            <button type="button" className="button button-secondary" disabled={actions.busy !== null} onClick={() => void actions.run("host:resume")}>
-              Resume
-            </button>
-          ) : (
-            <button type="button" className="button button-secondary" disabled={actions.busy !== null} onClick={() => void actions.run("host:pause")}>
-              Pause
-            </button>
-          )}
+          <button type="button" className="button button-secondary" disabled={actions.busy !== null} onClick={() => void actions.run(paused ? "host:resume" : "host:pause")}>
+            {paused ? "Resume" : "Pause"}
+          </button>
           <button type="button" className="button button-primary" disabled={actions.busy !== null} onClick={() => void actions.run("host:reveal")}>
             {actions.busy === "host:reveal" ? "Revealing…" : "Reveal answer"}
           </button>
@@ -96,7 +101,7 @@ export function HostReveal({ snapshot: s, actions }: { snapshot: HostSnapshot; a
   const max = Math.max(1, ...Object.values(reveal.counts));
   const right = reveal.results.filter((r) => r.correct);
   const correct = q.options.find((o) => o.id === reveal.correctOptionId);
-  const isLastOfWine = q.questionIndex === 4;
+  const isLastOfWine = q.questionIndex === CATEGORIES.length - 1;
   return (
     <section className="tv-reveal" aria-labelledby="tv-reveal-title">
       <QuestionHeader question={q} />
@@ -110,10 +115,10 @@ export function HostReveal({ snapshot: s, actions }: { snapshot: HostSnapshot; a
           return (
             <li key={o.id} className={`distribution-row answer-${letterIndex(o.id)}${isCorrect ? " distribution-correct" : ""}`}>
               <span className="answer-letter" aria-hidden="true">
-                {OPTION_LETTERS[letterIndex(o.id)]}
+                {o.id}
               </span>
               <span className="distribution-text">
-                <span className="visually-hidden">{OPTION_LETTERS[letterIndex(o.id)]}: </span>
+                <span className="visually-hidden">{o.id}: </span>
                 {o.text}
                 {isCorrect && <span className="correct-tag"> ✓ correct</span>}
               </span>
@@ -137,12 +142,7 @@ export function HostReveal({ snapshot: s, actions }: { snapshot: HostSnapshot; a
           ))}
         </ul>
       </div>
-      <div className="controls">
-        <button type="button" className="button button-primary button-big" disabled={actions.busy !== null} onClick={() => void actions.run("host:next")}>
-          {actions.busy === "host:next" ? "…" : isLastOfWine ? "Show standings" : "Next question"}
-        </button>
-        <EndButton actions={actions} />
-      </div>
+      <NextControls actions={actions} label={isLastOfWine ? "Show standings" : "Next question"} />
     </section>
   );
 }
@@ -158,12 +158,7 @@ export function HostRound({ snapshot: s, actions }: { snapshot: HostSnapshot; ac
       </h1>
       <p className="lead">It was {board.wineName}.</p>
       <Leaderboard rankings={board.rankings} label="Standings" limit={10} />
-      <div className="controls">
-        <button type="button" className="button button-primary button-big" disabled={actions.busy !== null} onClick={() => void actions.run("host:next")}>
-          {actions.busy === "host:next" ? "…" : last ? "Final results" : "Next wine"}
-        </button>
-        <EndButton actions={actions} />
-      </div>
+      <NextControls actions={actions} label={last ? "Final results" : "Next wine"} />
     </section>
   );
 }

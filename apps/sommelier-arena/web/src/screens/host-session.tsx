@@ -27,7 +27,7 @@ export interface HostActions {
   report: (message: string | null) => void;
 }
 
-function useHostActions(room: Room): HostActions {
+function useHostActions({ request }: Room): HostActions {
   const [busy, setBusy] = useState<HostEvent | null>(null);
   const [error, setError] = useState<string | null>(null);
   const run = useCallback(
@@ -35,7 +35,7 @@ function useHostActions(room: Room): HostActions {
       setBusy(event);
       setError(null);
       try {
-        await room.request(event, data as never);
+        await request(event, data as never);
         return true;
       } catch (failure) {
         setError(describeError(failure).message);
@@ -44,7 +44,7 @@ function useHostActions(room: Room): HostActions {
         setBusy(null);
       }
     },
-    [room],
+    [request],
   );
   return { busy, error, run, report: setError };
 }

@@ -34,7 +34,8 @@ export function JoinScreen({ initialCode = "" }: { initialCode?: string }) {
   const [errors, setErrors] = useState<Errors>({});
   const [pending, setPending] = useState(false);
   const [notice] = useState(currentNotice);
-  const stored = loadRejoin();
+  // Read once: only this form's own join (which leaves the page) writes it.
+  const [stored] = useState(loadRejoin);
   const pseudonymRef = useRef<HTMLInputElement>(null);
   const codeRef = useRef<HTMLInputElement>(null);
 

@@ -176,7 +176,7 @@ function PlayQuestion({ view, room }: { view: ViewState<ParticipantSnapshot>; ro
       </h1>
       <div className="answers" role="group" aria-labelledby="prompt">
         {q.options.map((option) => {
-          const letter = OPTION_LETTERS[letterIndex(option.id)];
+          const letter = option.id;
           const selected = chosen === option.id;
           return (
             <button
