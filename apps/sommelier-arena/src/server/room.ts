@@ -15,6 +15,7 @@ import {
 } from "cellar";
 import { z } from "zod";
 import {
+  CLOSE_CODES,
   ERRORS,
   LIMITS,
   ROOM_KIND,
@@ -133,10 +134,10 @@ export function defineSessionRoom(resolved: ResolvedArenaOptions): RoomDefinitio
 
     async authenticate(request, ctx) {
       const address = request.headers.get("cellar-remote-address") ?? "unknown";
-      if (limiter.blocked(address)) throw fail("TOO_MANY_ATTEMPTS", ERRORS.TOO_MANY_ATTEMPTS, 4429);
+      if (limiter.blocked(address)) throw fail("TOO_MANY_ATTEMPTS", ERRORS.TOO_MANY_ATTEMPTS, CLOSE_CODES.TOO_MANY_ATTEMPTS);
       if (!(await ctx.storage.get(STATE_KEY))) {
         limiter.fail(address);
-        throw fail("SESSION_NOT_FOUND", `${ERRORS.SESSION_NOT_FOUND}: check the number on the host's screen`, 4404);
+        throw fail("SESSION_NOT_FOUND", `${ERRORS.SESSION_NOT_FOUND}: check the number on the host's screen`, CLOSE_CODES.SESSION_NOT_FOUND);
       }
       return {};
     },

@@ -368,6 +368,14 @@ export type Snapshot = ParticipantSnapshot | HostSnapshot;
 // ---------------------------------------------------------------------------------------
 // Error codes the server uses (besides Cellar's own, see packages/cellar/docs/errors.md)
 
+/** Close codes of connections the session room refuses (the reason is the error code). */
+export const CLOSE_CODES = {
+  /** SESSION_NOT_FOUND: no session has this code (final: the client does not retry). */
+  SESSION_NOT_FOUND: 4404,
+  /** TOO_MANY_ATTEMPTS: this address tried too many unknown codes (Cellar's client retries it with backoff). */
+  TOO_MANY_ATTEMPTS: 4429,
+} as const;
+
 export const ERRORS = {
   // HTTP
   INVALID_JSON: "The request body is not valid JSON",
@@ -386,7 +394,7 @@ export const ERRORS = {
   SESSION_LOCKED: "The host locked this session: no new participants",
   SESSION_ENDED: "This session has ended",
   SESSION_FULL: "This session is full",
-  INVALID_PSEUDONYM: "A pseudonym is 1 to 24 characters",
+  INVALID_PSEUDONYM: `A pseudonym is 1 to ${LIMITS.pseudonymLength} characters`,
   PSEUDONYM_TAKEN: "Someone here already uses that pseudonym",
   ALREADY_JOINED: "This connection already joined the session",
   UNKNOWN_REJOIN_TOKEN: "This rejoin token does not belong to this session",

@@ -27,7 +27,7 @@ export function pseudonymKey(pseudonym: string): string {
 export function checkPseudonym(value: unknown): { ok: true; pseudonym: string } | { ok: false; message: string } {
   if (typeof value !== "string") return { ok: false, message: "A pseudonym is text" };
   const pseudonym = cleanText(value);
-  if (pseudonym.length === 0) return { ok: false, message: "Choose a pseudonym (1 to 24 characters)" };
+  if (pseudonym.length === 0) return { ok: false, message: `Choose a pseudonym (1 to ${LIMITS.pseudonymLength} characters)` };
   if (textLength(pseudonym) > LIMITS.pseudonymLength) {
     return { ok: false, message: `A pseudonym is at most ${LIMITS.pseudonymLength} characters (this one has ${textLength(pseudonym)})` };
   }

@@ -6,7 +6,7 @@
  */
 import { createContext, useCallback, useContext, useEffect, useReducer, useRef, useState } from "react";
 import { CellarClient, type ClientState } from "cellar/client";
-import { SERVER_EVENT_NAMES, type ClientEvents, type Snapshot } from "../../src/shared/protocol.js";
+import { CLOSE_CODES, SERVER_EVENT_NAMES, type ClientEvents, type Snapshot } from "../../src/shared/protocol.js";
 import { describeError, friendlyMessage, roomUrl } from "./api.js";
 import { reduceView, type ViewAction, type ViewState } from "./view-state.js";
 
@@ -47,19 +47,14 @@ export class HandoffSlot {
 /** Provided once by the app (no slot outside it: nothing is handed over). */
 export const HandoffContext = createContext<HandoffSlot | null>(null);
 
-/** The close code the arena server uses for a code without a session. */
-export const SESSION_NOT_FOUND_CLOSE = 4404;
-/** The close code for too many unknown codes from one address (the client would retry it). */
-export const RATE_LIMITED_CLOSE = 4429;
-
 const RETRY_REJOIN_MS = 2000;
 
 const FATAL_CODES = new Set(["UNKNOWN_REJOIN_TOKEN", "WRONG_HOST_KEY", "SESSION_NOT_FOUND", "INVALID_HOST_ID", "INVALID_HOST_KEY"]);
 
 /** Closes that end the client for good, in plain words. */
 export function closeError(code: number, reason: string): Fatal {
-  if (code === SESSION_NOT_FOUND_CLOSE) return { code: "SESSION_NOT_FOUND", message: friendlyMessage("SESSION_NOT_FOUND") };
-  if (code === RATE_LIMITED_CLOSE) return { code: "TOO_MANY_ATTEMPTS", message: friendlyMessage("TOO_MANY_ATTEMPTS") };
+  if (code === CLOSE_CODES.SESSION_NOT_FOUND) return { code: "SESSION_NOT_FOUND", message: friendlyMessage("SESSION_NOT_FOUND") };
+  if (code === CLOSE_CODES.TOO_MANY_ATTEMPTS) return { code: "TOO_MANY_ATTEMPTS", message: friendlyMessage("TOO_MANY_ATTEMPTS") };
   return { code: "CONNECTION_CLOSED", message: `The server closed the connection${reason ? ` (${reason})` : ""}. Reload the page to try again.` };
 }
 

@@ -4,10 +4,10 @@
  * screen.
  */
 import { useEffect, useRef, useState, type FormEvent } from "react";
-import type { JoinSessionReply } from "../../../src/shared/protocol.js";
+import { CLOSE_CODES, type JoinSessionReply } from "../../../src/shared/protocol.js";
 import { checkPseudonym } from "../../../src/shared/validation.js";
 import { describeError } from "../api.js";
-import { closeError, newClient, RATE_LIMITED_CLOSE, useHandoffs } from "../room.js";
+import { closeError, newClient, useHandoffs } from "../room.js";
 import { currentNotice, Link, navigate } from "../router.js";
 import { loadRejoin, saveRejoin } from "../storage.js";
 import { suggestPseudonym } from "../suggestions.js";
@@ -61,7 +61,7 @@ export function JoinScreen({ initialCode = "" }: { initialCode?: string }) {
     // A refused connection (no such session, too many wrong codes) ends the attempt at once.
     const refused = new Promise<never>((_, reject) => {
       client.on("$close", (info: { code: number; reason: string; final: boolean }) => {
-        if (!info.final && info.code !== RATE_LIMITED_CLOSE) return;
+        if (!info.final && info.code !== CLOSE_CODES.TOO_MANY_ATTEMPTS) return;
         closed = info;
         reject(new Error(info.reason));
       });
