@@ -365,6 +365,7 @@ describe.skipIf(skipReason !== undefined)(skipReason ?? "Sommelier Arena in the 
     await joinAs(other, base(), code, "Cork Dork");
     await host.getByRole("heading", { name: "2 guests here" }).waitFor();
     await phone.getByText("Cork Dork").waitFor();
+    await host.getByRole("img", { name: /QR code for the join link/ }).waitFor(); // drawn asynchronously
     await screenshot(host, "host-lobby");
     await screenshot(phone, "phone-lobby");
 
