@@ -14,6 +14,7 @@ import { CellarClient, type ClientOptions, type WebSocketConstructor } from "cel
 import {
   connectHost,
   createSession,
+  hostIndex,
   newHost,
   optionId,
   postSession,
@@ -28,7 +29,7 @@ import {
   type Recorded,
 } from "./helpers.js";
 
-const { arena, track, host$, join$, connect$ } = useSharedArena();
+const { arena, track, host$, join$, game$, connect$ } = useSharedArena();
 let extraArenas: Arena[] = [];
 afterEach(async () => {
   for (const a of extraArenas) await a.close();
@@ -116,14 +117,9 @@ describe("host actions need the host key", () => {
   });
 
   test("rejoin_host with a wrong key, or a wrong or missing host id, is refused and the connection stays powerless", async () => {
-    const host = newHost();
     const other = newHost();
     await createSession(arena.url, other);
-    const code = await createSession(arena.url, host);
-    const h = await host$(code, host);
-    const ana = await join$(code, "Ana");
-    await h.request("host:start");
-    await ana.until("game:question");
+    const { host, code, players: [ana] } = await game$({ pseudonyms: ["Ana"] });
 
     const attempts: Array<[string, unknown, string[]]> = [
       ["the right id with a wrong key", { hostId: host.hostId, hostKey: newHost().hostKey }, ["WRONG_HOST_KEY"]],
@@ -205,13 +201,7 @@ describe("the display host id alone grants nothing", () => {
 
 describe("rejoin tokens", () => {
   test("a rejoin token returns only its own participant; unknown tokens and switching participant are refused", async () => {
-    const host = newHost();
-    const code = await createSession(arena.url, host);
-    const h = await host$(code, host);
-    const a = await join$(code, "Ana");
-    const b = await join$(code, "Bo");
-    await h.request("host:start");
-    const q = await a.until("game:question");
+    const { code, h, q, players: [a, b] } = await game$();
     await a.request("submit_answer", { questionId: q.questionId, optionId: optionId(q, "Red") });
     await b.request("submit_answer", { questionId: q.questionId, optionId: optionId(q, "White") });
     await h.request("host:reveal");
@@ -275,12 +265,7 @@ function filesUnder(dir: string): string[] {
 }
 
 test("the stored data never holds a host key in clear, only its SHA-256", async () => {
-  const host = newHost();
-  const code = await createSession(arena.url, host);
-  const h = await host$(code, host);
-  const ana = await join$(code, "Ana");
-  await h.request("host:start");
-  await ana.until("game:question");
+  const { host, h } = await game$({ pseudonyms: ["Ana"] });
   await h.request("host:reveal");
   expect((await hostIndexStatus(host.hostId, `Bearer ${host.hostKey}`)).status).toBe(200);
   h.close();
@@ -355,7 +340,6 @@ describe("unknown codes", () => {
     expect(existing.opened).toBe(false);
     expect(existing.closes.map((c) => c.code)).toEqual([4429]);
     // The session itself is unharmed: its host's index still shows it waiting with its phones.
-    const index = await fetch(`${limited.url}/api/hosts/${host.hostId}/sessions`, { headers: { authorization: `Bearer ${host.hostKey}` } });
-    expect(await index.json()).toEqual([expect.objectContaining({ code, status: "waiting", participantCount: 5 })]);
+    expect(await hostIndex(limited.url, host)).toEqual([expect.objectContaining({ code, status: "waiting", participantCount: 5 })]);
   });
 });

@@ -15,6 +15,7 @@ import type {
   HostSnapshot,
   JoinSessionReply,
   ParticipantSnapshot,
+  QuestionView,
   SessionInput,
   WineInput,
 } from "../src/shared/protocol.js";
@@ -97,8 +98,8 @@ export const roomUrl = (url: string, code: string) => `${url.replace(/^http/, "w
 /** A client that records every event it receives, in order. */
 export interface Recorded {
   client: CellarClient;
-  /** Every frame received, in order (`$`-events included). */
-  frames: Array<{ event: string; data: any }>;
+  /** Every frame received, in order (`$`-events included), with its arrival time (`Date.now()`). */
+  frames: Array<{ event: string; data: any; at: number }>;
   of(event: string): any[];
   /** Waits until an `event` matching `match` was received (before or after the call). */
   until(event: string, match?: (data: any) => boolean, timeoutMs?: number): Promise<any>;
@@ -117,7 +118,7 @@ const SERVER_EVENTS = [
 
 export function record(client: CellarClient): Recorded {
   const frames: Recorded["frames"] = [];
-  for (const event of SERVER_EVENTS) client.on(event, (data: unknown) => frames.push({ event, data }));
+  for (const event of SERVER_EVENTS) client.on(event, (data: unknown) => frames.push({ event, data, at: Date.now() }));
   const of = (event: string) => frames.filter((f) => f.event === event).map((f) => f.data);
   return {
     client,
@@ -151,7 +152,9 @@ export async function connectHost(url: string, code: string, host: Host, options
   return Object.assign(c, { snapshot });
 }
 
-export async function joinAs(url: string, code: string, pseudonym: string, options: ClientOptions = {}): Promise<Recorded & { joined: JoinSessionReply }> {
+export type Participant = Recorded & { joined: JoinSessionReply };
+
+export async function joinAs(url: string, code: string, pseudonym: string, options: ClientOptions = {}): Promise<Participant> {
   const c = await connect(url, code, options);
   const joined = await c.request<JoinSessionReply>("join_session", { pseudonym });
   return Object.assign(c, { joined });
@@ -161,6 +164,42 @@ export async function rejoinAs(url: string, code: string, rejoinToken: string): 
   const c = await connect(url, code);
   const snapshot = await c.request<ParticipantSnapshot>("rejoin_session", { rejoinToken });
   return Object.assign(c, { snapshot });
+}
+
+/** The snapshot a second tab of the participant with `rejoinToken` would draw now (the tab is closed again). */
+export async function participantSnapshot(url: string, code: string, rejoinToken: string): Promise<ParticipantSnapshot> {
+  const tab = await connect(url, code);
+  try {
+    return await tab.request<ParticipantSnapshot>("rejoin_session", { rejoinToken });
+  } finally {
+    tab.close();
+  }
+}
+
+/** How `startGame` opens the host's and the participants' clients. */
+export interface Openers {
+  host(code: string, host: Host): Promise<Recorded & { snapshot: HostSnapshot }>;
+  join(code: string, pseudonym: string): Promise<Participant>;
+}
+
+/**
+ * A started game: a new host's session of `input` (default: one wine, 60 s), its host
+ * connected and `pseudonyms` (default Ana and Bo) joined in that order, then `host:start`;
+ * resolves once every participant has the first question `q`.
+ */
+export async function startGame<const P extends readonly string[] = readonly ["Ana", "Bo"]>(
+  url: string,
+  options: { pseudonyms?: P; input?: SessionInput } = {},
+  open: Openers = { host: (code, host) => connectHost(url, code, host), join: (code, pseudonym) => joinAs(url, code, pseudonym) },
+): Promise<{ host: Host; code: string; h: Recorded & { snapshot: HostSnapshot }; players: { -readonly [K in keyof P]: Participant }; q: QuestionView }> {
+  const host = newHost();
+  const code = await createSession(url, host, options.input);
+  const h = await open.host(code, host);
+  const players: Participant[] = [];
+  for (const pseudonym of options.pseudonyms ?? ["Ana", "Bo"]) players.push(await open.join(code, pseudonym));
+  await h.request("host:start");
+  const [q] = await Promise.all(players.map((p) => p.until("game:question")));
+  return { host, code, h, players: players as { -readonly [K in keyof P]: Participant }, q };
 }
 
 /** The error a request was refused with: `{ code, message }`. */
@@ -219,11 +258,16 @@ export function useSharedArena(options: ArenaServerOptions = {}) {
       return current!.dataDir;
     },
   };
+  const host$ = async (code: string, host: Host) => track(await connectHost(arena.url, code, host));
+  const join$ = async (code: string, pseudonym: string) => track(await joinAs(arena.url, code, pseudonym));
   return {
     arena,
     track,
-    host$: async (code: string, host: Host) => track(await connectHost(arena.url, code, host)),
-    join$: async (code: string, pseudonym: string) => track(await joinAs(arena.url, code, pseudonym)),
+    host$,
+    join$,
+    /** `startGame` on this arena, its clients closed after the test. */
+    game$: <const P extends readonly string[] = readonly ["Ana", "Bo"]>(options: { pseudonyms?: P; input?: SessionInput } = {}) =>
+      startGame(arena.url, options, { host: host$, join: join$ }),
     connect$: async (code: string) => track(await connect(arena.url, code)),
     rejoin$: async (code: string, token: string) => track(await rejoinAs(arena.url, code, token)),
   };

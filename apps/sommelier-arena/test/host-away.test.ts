@@ -4,21 +4,19 @@
  * results recorded. A host coming back in time carries on as if nothing happened.
  */
 import { afterEach, expect, test } from "vitest";
-import type { HostAway, ParticipantReveal, ParticipantSnapshot, QuestionView, SessionEnded } from "../src/shared/protocol.js";
+import type { HostAway, ParticipantReveal, SessionEnded } from "../src/shared/protocol.js";
 import {
-  connect,
   connectHost,
-  createSession,
   hostIndex as hostIndexOf,
-  joinAs,
-  newHost,
   optionId,
+  participantSnapshot,
   refused,
   sessionInput,
   startArena,
+  startGame,
   type Arena,
   type Host,
-  type Recorded,
+  type Participant,
 } from "./helpers.js";
 
 let arena: Arena;
@@ -28,26 +26,12 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** A started session with a host tab and participants Ana and Bo, the first question open. */
 async function liveGame(timerSeconds = 60) {
-  const host = newHost();
-  const code = await createSession(arena.url, host, sessionInput(1, { timerSeconds }));
-  const h = await connectHost(arena.url, code, host);
-  const ana = await joinAs(arena.url, code, "Ana");
-  const bo = await joinAs(arena.url, code, "Bo");
-  await h.request("host:start");
-  const q: QuestionView = await ana.until("game:question");
-  await bo.until("game:question");
+  const { host, code, h, q, players: [ana, bo] } = await startGame(arena.url, { input: sessionInput(1, { timerSeconds }) });
   return { host, code, h, ana, bo, q };
 }
 
 /** What a participant's second tab would draw now. */
-async function snapshotOf(code: string, who: Recorded & { joined: { rejoinToken: string } }): Promise<ParticipantSnapshot> {
-  const tab = await connect(arena.url, code);
-  try {
-    return await tab.request<ParticipantSnapshot>("rejoin_session", { rejoinToken: who.joined.rejoinToken });
-  } finally {
-    tab.close();
-  }
-}
+const snapshotOf = (code: string, who: Participant) => participantSnapshot(arena.url, code, who.joined.rejoinToken);
 
 const hostIndex = (host: Host) => hostIndexOf(arena.url, host);
 

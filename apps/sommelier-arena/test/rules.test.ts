@@ -21,7 +21,7 @@ import {
   type Recorded,
 } from "./helpers.js";
 
-const { arena, track, host$, join$, connect$, rejoin$ } = useSharedArena();
+const { arena, track, host$, join$, game$, connect$, rejoin$ } = useSharedArena();
 const hostIndex = (host: Host) => hostIndexOf(arena.url, host);
 
 /** The game and session events a client received, in order (timer ticks, answer counts and host presence left out). */
@@ -207,12 +207,7 @@ describe("pseudonyms", () => {
 
 describe("joining during the game", () => {
   test("a late joiner starts at 0 with the open question in its snapshot, and may answer it", async () => {
-    const host = newHost();
-    const code = await createSession(arena.url, host);
-    const h = await host$(code, host);
-    const ana = await join$(code, "Ana");
-    await h.request("host:start");
-    const q = await ana.until("game:question");
+    const { code, h, q, players: [ana] } = await game$({ pseudonyms: ["Ana"] });
     await ana.request("submit_answer", { questionId: q.questionId, optionId: optionId(q, "Red") });
 
     const late = await join$(code, "Late");
@@ -230,12 +225,7 @@ describe("joining during the game", () => {
   });
 
   test("host:lock refuses new participants (SESSION_LOCKED), unlock lets them in, a session that ended refuses them (SESSION_ENDED)", async () => {
-    const host = newHost();
-    const code = await createSession(arena.url, host);
-    const h = await host$(code, host);
-    const ana = await join$(code, "Ana");
-    await h.request("host:start");
-    await ana.until("game:question");
+    const { code, h, players: [ana] } = await game$({ pseudonyms: ["Ana"] });
 
     expect(await h.request("host:lock")).toEqual({ phase: "question_open" });
     await ana.until("lobby:updated", (l) => l.locked === true);
@@ -372,6 +362,8 @@ describe("phases", () => {
       expect(await c.until("session:ended")).toEqual({ reason: "completed", rankings: tied });
     }
     expect(await refused(h.request("host:next"))).toMatchObject({ code: "WRONG_PHASE" });
+    // The host index records the completed game with its final rankings.
+    expect((await hostIndex(host))[0]).toMatchObject({ code, status: "ended", participantCount: 2, finalRankings: tied });
 
     const wineEvents = (first: string[]) => [...first, ...Array.from({ length: 4 }, () => ["game:question", "game:answer_revealed"]).flat(), "game:round_leaderboard"];
     const expected = [
@@ -443,15 +435,9 @@ describe("phases", () => {
 
 describe("answering", () => {
   test("an answer may change while open and while paused; the last one counts", async () => {
-    const host = newHost();
-    const code = await createSession(arena.url, host);
-    const h = await host$(code, host);
-    const ana = await join$(code, "Ana");
-    const bo = await join$(code, "Bo");
-    await h.request("host:start");
+    const { h, q: q1, players: [ana, bo] } = await game$();
 
     // Question 1: wrong, then wrong again, then (paused) right → 100.
-    const q1 = await ana.until("game:question");
     const answer = (c: Recorded, q: any, text: string) => c.request("submit_answer", { questionId: q.questionId, optionId: optionId(q, text) });
     expect(await answer(ana, q1, "White")).toEqual({ questionId: q1.questionId, optionId: optionId(q1, "White") });
     await answer(ana, q1, "Rosé");
@@ -542,13 +528,7 @@ describe("answering", () => {
 // ---------------------------------------------------------------------------------------
 
 test("100 points per correct answer; equal scores share a rank (200, 200, 100 → 1, 1, 3) in round and final leaderboards", async () => {
-  const host = newHost();
-  const code = await createSession(arena.url, host);
-  const h = await host$(code, host);
-  const ana = await join$(code, "Ana");
-  const bo = await join$(code, "Bo");
-  const cy = await join$(code, "Cy");
-  await h.request("host:start");
+  const { code, h, players: [ana, bo, cy] } = await game$({ pseudonyms: ["Ana", "Bo", "Cy"] });
   const plan: Array<Record<string, string>> = [
     { Ana: "Red", Bo: "Red", Cy: "Red" },
     { Ana: "France", Bo: "Italy" },
@@ -580,7 +560,7 @@ test("100 points per correct answer; equal scores share a rank (200, 200, 100 �
   await h.request("host:next");
   for (const c of [h, ana, bo, cy]) {
     expect((await c.until("game:final_leaderboard")).rankings).toEqual(rankings);
-    expect((await c.until("session:ended")).rankings).toEqual(rankings);
+    expect(await c.until("session:ended")).toEqual({ reason: "completed", rankings });
   }
   const back = await rejoin$(code, cy.joined.rejoinToken);
   expect(back.snapshot.you).toMatchObject({ pseudonym: "Cy", score: 100, rank: 3 });

@@ -14,8 +14,7 @@ import type {
   Ranking,
   RoundLeaderboard,
 } from "../src/shared/protocol.js";
-import { SERVER_EVENT_NAMES } from "../src/shared/protocol.js";
-import { connect, createSession, newHost, optionId, sessionInput, startArena, wine, type Arena, type Host, type Recorded } from "./helpers.js";
+import { connect, createSession, newHost, optionId, participantSnapshot, sessionInput, startArena, wine, type Arena, type Host, type Recorded } from "./helpers.js";
 
 let arena: Arena;
 beforeAll(async () => {
@@ -23,23 +22,13 @@ beforeAll(async () => {
 });
 afterAll(() => arena?.close());
 
-const EVENTS = SERVER_EVENT_NAMES;
+/** A frame with its arrival time. */
+type Stamped = Recorded["frames"][number];
 
-interface Stamped {
-  event: string;
-  data: any;
-  at: number;
-}
+/** A client that has watched the session since it connected: every frame with its arrival time (`frames`). */
+type Watcher = Recorded;
 
-/** A client that has watched the session since it connected: every event with its arrival time. */
-type Watcher = Recorded & { seen: Stamped[] };
-
-async function watcher(code: string): Promise<Watcher> {
-  const c = await connect(arena.url, code);
-  const seen: Stamped[] = [];
-  for (const event of EVENTS) c.client.on(event, (data: unknown) => seen.push({ event, data, at: Date.now() }));
-  return Object.assign(c, { seen });
-}
+const watcher = (code: string): Promise<Watcher> => connect(arena.url, code);
 
 /** What a client knows after the events it watched, starting from the reply it got when it came in. */
 interface Known {
@@ -175,12 +164,10 @@ interface Game {
 }
 
 /** Compares fresh snapshots (each participant's, the host's) with what the watchers know. */
-async function expectFreshSnapshotsMatch(g: Game, hostStart: HostSnapshot = g.hw.start, hostSeen: Stamped[] = g.hw.seen): Promise<void> {
+async function expectFreshSnapshotsMatch(g: Game, hostStart: HostSnapshot = g.hw.start, hostSeen: Stamped[] = g.hw.frames): Promise<void> {
   for (const p of g.players) {
-    const tab = await connect(arena.url, g.code);
-    const s = await tab.request<ParticipantSnapshot>("rejoin_session", { rejoinToken: p.token });
-    tab.close();
-    const k = know(p.start, p.seen);
+    const s = await participantSnapshot(arena.url, g.code, p.token);
+    const k = know(p.start, p.frames);
     const who = `${p.pseudonym} in ${k.phase}`;
     expectCommon(s, k, g.code, who);
     expect(s.role).toBe("participant");
@@ -296,7 +283,7 @@ describe("a fresh client's snapshot matches what a client that watched every eve
   test.each(PHASES)("in phase %s", async (phase) => {
     const g = await gameAt(phase);
     await expectFreshSnapshotsMatch(g);
-    expect(know(g.players[0]!.start, g.players[0]!.seen).phase).toBe(phase);
+    expect(know(g.players[0]!.start, g.players[0]!.frames).phase).toBe(phase);
     for (const w of [g.hw, ...g.players]) w.close();
   });
 
@@ -304,21 +291,19 @@ describe("a fresh client's snapshot matches what a client that watched every eve
     const g = await gameAt("question_revealed");
     g.hw.close();
     await Promise.all(g.players.map((p) => p.until("session:host_away")));
-    const known = know(g.players[0]!.start, g.players[0]!.seen);
+    const known = know(g.players[0]!.start, g.players[0]!.frames);
     expect(known.hostConnected).toBe(false);
     // Participants' snapshots say the host is away and until when; the host's old view is what a returning host must get.
     for (const p of g.players) {
-      const tab = await connect(arena.url, g.code);
-      const s = await tab.request<ParticipantSnapshot>("rejoin_session", { rejoinToken: p.token });
-      tab.close();
-      expectCommon(s, know(p.start, p.seen), g.code, `${p.pseudonym} while the host is away`);
+      const s = await participantSnapshot(arena.url, g.code, p.token);
+      expectCommon(s, know(p.start, p.frames), g.code, `${p.pseudonym} while the host is away`);
       expect(s.graceEndsAt).toBeGreaterThan(Date.now());
     }
 
     const back = Object.assign(await watcher(g.code), { start: undefined as unknown as HostSnapshot });
     back.start = await back.request<HostSnapshot>("rejoin_host", g.host);
     // What the returning host draws is what the host tab that left knew.
-    const old = know(g.hw.start, g.hw.seen);
+    const old = know(g.hw.start, g.hw.frames);
     expectCommon(back.start, old, g.code, "returning host");
     expect(back.start.reveal).toEqual(old.reveal);
     expect(back.start.answeredCount).toBe(old.answeredCount);
@@ -327,7 +312,7 @@ describe("a fresh client's snapshot matches what a client that watched every eve
 
     await back.request("host:next");
     await Promise.all([back, ...g.players].map((w) => w.until("game:question", (d) => d.questionIndex === 2)));
-    await expectFreshSnapshotsMatch(g, g.hw.start, [...g.hw.seen, ...back.seen]);
+    await expectFreshSnapshotsMatch(g, g.hw.start, [...g.hw.frames, ...back.frames]);
     for (const w of [back, ...g.players]) w.close();
   });
 });

@@ -3,64 +3,34 @@
  * resume it, and when it runs out the answer is revealed without the host, exactly once.
  */
 import { afterEach, expect, test } from "vitest";
-import type { CellarClient } from "cellar/client";
-import type { ParticipantReveal, ParticipantSnapshot, QuestionView, TimerUpdate } from "../src/shared/protocol.js";
-import {
-  connect,
-  connectHost,
-  createSession,
-  joinAs,
-  newHost,
-  optionId,
-  refused,
-  sessionInput,
-  startArena,
-  wine,
-  type Arena,
-  type Recorded,
-} from "./helpers.js";
+import type { ParticipantReveal, QuestionView, TimerUpdate } from "../src/shared/protocol.js";
+import { optionId, participantSnapshot, refused, sessionInput, startArena, startGame, wine, type Arena, type Participant, type Recorded } from "./helpers.js";
 
 let arena: Arena;
 afterEach(() => arena?.close());
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-/** Arrival times of `event` on `client` (Date.now() when each frame was delivered). */
-function arrivals<T>(client: CellarClient, event: string): Array<{ at: number; data: T }> {
-  const out: Array<{ at: number; data: T }> = [];
-  client.on(event, (data: T) => out.push({ at: Date.now(), data }));
-  return out;
-}
+/** The `event`s `c` received so far, each with its arrival time. */
+const arrivals = <T>(c: Recorded, event: string): Array<{ at: number; data: T }> => c.frames.filter((f) => f.event === event);
 
-/** A started one-wine session with a host and the participant Ana; resolves when Ana sees the first question. */
+/** A started one-wine session of `timerSeconds` with a host and the participant Ana, the first question open. */
 async function startedGame(timerSeconds: number) {
-  const host = newHost();
-  const code = await createSession(arena.url, host, sessionInput(1, { timerSeconds }));
-  const h = await connectHost(arena.url, code, host);
-  const ana = await joinAs(arena.url, code, "Ana");
-  const ticks = arrivals<TimerUpdate>(ana.client, "game:timer_tick");
-  const questions = arrivals<QuestionView>(ana.client, "game:question");
-  await h.request("host:start");
-  const q: QuestionView = await ana.until("game:question");
-  return { host, code, h, ana, q, ticks, questions };
+  const { code, h, q, players: [ana] } = await startGame(arena.url, { pseudonyms: ["Ana"], input: sessionInput(1, { timerSeconds }) });
+  return { code, h, ana, q };
 }
 
 /** Ana's snapshot as a second tab of hers would draw it now. */
-async function anaSnapshot(code: string, ana: Recorded & { joined: { rejoinToken: string } }): Promise<ParticipantSnapshot> {
-  const tab = await connect(arena.url, code);
-  try {
-    return await tab.request<ParticipantSnapshot>("rejoin_session", { rejoinToken: ana.joined.rejoinToken });
-  } finally {
-    tab.close();
-  }
-}
+const anaSnapshot = (code: string, ana: Participant) => participantSnapshot(arena.url, code, ana.joined.rejoinToken);
 
 test("the open question's timer ticks about once a second with less time left each time", async () => {
   arena = await startArena({ minTimerSeconds: 2 });
-  const { ana, q, ticks, questions } = await startedGame(4);
+  const { ana, q } = await startedGame(4);
   expect(q.durationMs).toBe(4000);
   expect(q.remainingMs).toBeGreaterThan(3800);
   await ana.until("game:answer_revealed", () => true, 8000);
+  const ticks = arrivals<TimerUpdate>(ana, "game:timer_tick");
+  const questions = arrivals<QuestionView>(ana, "game:question");
 
   // 4 s: ticks at about 3 s, 2 s and 1 s left.
   expect(ticks.length).toBeGreaterThanOrEqual(3);
@@ -81,7 +51,8 @@ test("the open question's timer ticks about once a second with less time left ea
 
 test("a paused question stops ticking and keeps its time; resumed, it ticks on from there and still expires by itself", async () => {
   arena = await startArena({ minTimerSeconds: 2 });
-  const { code, h, ana, q, ticks } = await startedGame(4);
+  const { code, h, ana, q } = await startedGame(4);
+  const ticks = () => arrivals<TimerUpdate>(ana, "game:timer_tick");
   await ana.until("game:timer_tick");
 
   expect(await h.request("host:pause")).toEqual({ phase: "question_paused" });
@@ -89,7 +60,7 @@ test("a paused question stops ticking and keeps its time; resumed, it ticks on f
   expect(paused.questionId).toBe(q.questionId);
   expect(paused.remainingMs).toBeGreaterThan(2000);
   expect(paused.remainingMs).toBeLessThan(3100);
-  const ticksWhenPaused = ticks.length;
+  const ticksWhenPaused = ticks().length;
 
   const before = await anaSnapshot(code, ana);
   expect(before.phase).toBe("question_paused");
@@ -99,7 +70,7 @@ test("a paused question stops ticking and keeps its time; resumed, it ticks on f
   const after = await anaSnapshot(code, ana);
   expect(after.phase).toBe("question_paused");
   expect(after.question).toMatchObject({ questionId: q.questionId, paused: true, remainingMs: paused.remainingMs });
-  expect(ticks.length).toBe(ticksWhenPaused);
+  expect(ticks().length).toBe(ticksWhenPaused);
   expect(ana.of("game:answer_revealed")).toEqual([]);
 
   const resumedAt = Date.now();
@@ -107,7 +78,7 @@ test("a paused question stops ticking and keeps its time; resumed, it ticks on f
   const resumed: TimerUpdate = await ana.until("game:timer_resumed");
   expect(resumed).toEqual({ questionId: q.questionId, remainingMs: paused.remainingMs });
 
-  const nextTick = await ana.until("game:timer_tick", () => ticks.length > ticksWhenPaused).then(() => ticks[ticksWhenPaused]!);
+  const nextTick = await ana.until("game:timer_tick", () => ticks().length > ticksWhenPaused).then(() => ticks()[ticksWhenPaused]!);
   expect(nextTick.data.remainingMs).toBeGreaterThan(paused.remainingMs - 1300);
   expect(nextTick.data.remainingMs).toBeLessThan(paused.remainingMs - 700);
 
@@ -121,19 +92,12 @@ test("a paused question stops ticking and keeps its time; resumed, it ticks on f
 
 test("when time is up the answer is revealed without the host, and later answers are refused", async () => {
   arena = await startArena({ minTimerSeconds: 2 });
-  const host = newHost();
-  const code = await createSession(arena.url, host, sessionInput(1, { timerSeconds: 2 }));
-  const h = await connectHost(arena.url, code, host);
-  const ana = await joinAs(arena.url, code, "Ana");
-  const bo = await joinAs(arena.url, code, "Bo");
-  const revealedAt = arrivals<ParticipantReveal>(ana.client, "game:answer_revealed");
-  await h.request("host:start");
-  const q: QuestionView = await ana.until("game:question");
-  const openedAt = Date.now();
+  const { code, h, q, players: [ana, bo] } = await startGame(arena.url, { input: sessionInput(1, { timerSeconds: 2 }) });
+  const openedAt = arrivals(ana, "game:question")[0]!.at;
   await ana.request("submit_answer", { questionId: q.questionId, optionId: optionId(q, "Red") });
 
   const reveal: ParticipantReveal = await ana.until("game:answer_revealed", () => true, 6000);
-  expect(revealedAt[0]!.at - openedAt).toBeGreaterThan(1800);
+  expect(arrivals(ana, "game:answer_revealed")[0]!.at - openedAt).toBeGreaterThan(1800);
   expect(reveal).toEqual({ questionId: q.questionId, correctOptionId: optionId(q, "Red"), yourOptionId: optionId(q, "Red"), correct: true, points: 100, score: 100 });
   expect(await bo.until("game:answer_revealed")).toMatchObject({ questionId: q.questionId, yourOptionId: null, correct: false, points: 0, score: 0 });
   expect(await h.until("game:answer_revealed")).toMatchObject({ questionId: q.questionId, answeredCount: 1 });
@@ -157,22 +121,16 @@ test("a host reveal racing the timer's expiry reveals each question once and cou
   const winners = { timer: 0, host: 0 };
   await Promise.all(
     Array.from({ length: sessions }, async (_, s) => {
-      const host = newHost();
-      const code = await createSession(arena.url, host, sessionInput(1, { timerSeconds: 2 }));
-      const h = await connectHost(arena.url, code, host);
-      const ana = await joinAs(arena.url, code, "Ana");
-      const bo = await joinAs(arena.url, code, "Bo");
-      const hostTicks = arrivals<TimerUpdate>(h.client, "game:timer_tick");
+      const { code, h, players: [ana, bo] } = await startGame(arena.url, { input: sessionInput(1, { timerSeconds: 2 }) });
       const correct = wine(1).questions.map((question) => question.correctAnswer);
       const asked: string[] = [];
-      await h.request("host:start");
       for (let i = 0; i < 5; i++) {
         const q: QuestionView = await ana.until("game:question", (d) => d.questionIndex === i);
         asked.push(q.questionId);
         await ana.request("submit_answer", { questionId: q.questionId, optionId: optionId(q, correct[i]!) });
         await bo.request("submit_answer", { questionId: q.questionId, optionId: q.options.find((o) => o.text !== correct[i])!.id });
         await h.until("game:timer_tick", (d) => d.questionId === q.questionId);
-        const tick = hostTicks.find((t) => t.data.questionId === q.questionId)!;
+        const tick = arrivals<TimerUpdate>(h, "game:timer_tick").find((t) => t.data.questionId === q.questionId)!;
         const fireAt = tick.at + tick.data.remainingMs + offsets[(s * 5 + i) % offsets.length]!;
         await sleep(Math.max(0, fireAt - Date.now()));
         // Whether the timer got there first (its reveal already here when the host sends).
