@@ -1,7 +1,6 @@
 import { fileURLToPath } from "node:url";
-import { WebSocket } from "ws";
 import { afterEach, describe, expect, it } from "vitest";
-import { CellarClient, type WebSocketConstructor } from "cellar/client";
+import type { CellarClient } from "cellar/client";
 import { startServerProcess, tempDataDir, type ServerProcess } from "cellar/testing";
 
 /*
@@ -28,8 +27,7 @@ async function boot(dataDir: string): Promise<ServerProcess> {
 
 /** A client that does not reconnect, so the killed server fails its requests at once. */
 function join(server: ServerProcess, name: string): CellarClient {
-  const url = server.roomUrl("counter", "main");
-  const c = new CellarClient(url, { WebSocket: WebSocket as unknown as WebSocketConstructor, params: { name }, reconnect: false });
+  const c = server.client("counter", "main", { params: { name }, reconnect: false });
   clients.push(c);
   return c;
 }

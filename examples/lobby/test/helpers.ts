@@ -1,6 +1,5 @@
 import { fileURLToPath } from "node:url";
-import { WebSocket } from "ws";
-import { CellarClient, type WebSocketConstructor } from "cellar/client";
+import type { CellarClient } from "cellar/client";
 import { startServerProcess, startTestServer, type ServerProcess, type TestServer, type TestServerOptions } from "cellar/testing";
 import { createApp } from "../src/app.js";
 import { rooms } from "../src/rooms.js";
@@ -23,8 +22,7 @@ export function startLobbyProcess(dataDir: string): Promise<ServerProcess> {
 
 /** A connected client of a server process, named `name`. */
 export async function connectTo(server: ServerProcess, kind: string, name: string): Promise<CellarClient> {
-  const url = server.roomUrl(kind, "main");
-  const client = new CellarClient(url, { WebSocket: WebSocket as unknown as WebSocketConstructor, params: { name } });
+  const client = server.client(kind, "main", { params: { name } });
   await client.waitForConnection();
   return client;
 }

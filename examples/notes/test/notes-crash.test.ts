@@ -1,7 +1,6 @@
 import { fileURLToPath } from "node:url";
-import { WebSocket } from "ws";
 import { afterEach, describe, expect, it } from "vitest";
-import { CellarClient, type WebSocketConstructor } from "cellar/client";
+import type { CellarClient } from "cellar/client";
 import { startServerProcess, tempDataDir, type ServerProcess } from "cellar/testing";
 import { DEFAULT_THEME, greeted, refusal, until, type Message, type Profile } from "./helpers.js";
 
@@ -29,8 +28,7 @@ async function boot(dataDir: string): Promise<ServerProcess> {
 
 /** A client of user `user`; it does not reconnect, so a killed server fails its requests at once. */
 function client(server: ServerProcess, user: string): CellarClient {
-  const url = server.roomUrl("notes", "main");
-  const c = new CellarClient(url, { WebSocket: WebSocket as unknown as WebSocketConstructor, params: { user }, reconnect: false });
+  const c = server.client("notes", "main", { params: { user }, reconnect: false });
   clients.push(c);
   return c;
 }

@@ -2,8 +2,7 @@ import { rmSync } from "node:fs";
 import { setTimeout as sleep } from "node:timers/promises";
 import { fileURLToPath } from "node:url";
 import { afterEach, describe, expect, it } from "vitest";
-import { WebSocket } from "ws";
-import { CellarClient, type WebSocketConstructor } from "cellar/client";
+import type { CellarClient } from "cellar/client";
 import { startServerProcess, startTestServer, tempDataDir, type ServerProcess } from "cellar/testing";
 import { createTabletop } from "../src/room.js";
 import { refusal, scene, watch, type Watched } from "./helpers.js";
@@ -15,7 +14,6 @@ import { refusal, scene, watch, type Watched } from "./helpers.js";
  */
 
 const script = fileURLToPath(new URL("./fixtures/tabletop-server.ts", import.meta.url));
-const WS = WebSocket as unknown as WebSocketConstructor;
 
 let processes: ServerProcess[] = [];
 let clients: CellarClient[] = [];
@@ -43,8 +41,7 @@ async function createTable(server: ServerProcess): Promise<{ tableId: string; ho
 
 /** A client of the table; it reconnects (and resumes) quickly when the server comes back. */
 function open(server: ServerProcess, tableId: string, params: Record<string, unknown> = {}): Watched {
-  const url = server.roomUrl("tabletop", tableId);
-  const client = new CellarClient(url, { WebSocket: WS, params, reconnect: { initialDelayMs: 50, maxDelayMs: 250 } });
+  const client = server.client("tabletop", tableId, { params, reconnect: { initialDelayMs: 50, maxDelayMs: 250 } });
   clients.push(client);
   return watch(client);
 }

@@ -1,6 +1,8 @@
 import { spawn, type ChildProcess } from "node:child_process";
+import type { CellarClient, ClientOptions } from "../client/client.js";
 import { roomUrl } from "../node/routes.js";
 import type { CellarServer } from "../node/server.js";
+import { nodeClient } from "./node-client.js";
 
 const READY = "CELLAR_LISTENING ";
 
@@ -21,6 +23,8 @@ export interface ServerProcess {
   readonly url: string;
   /** `ws://host:port/rooms/<kind>/<id>` on this server. */
   roomUrl(kind: string, id: string): string;
+  /** A client of an instance on this server (not yet connected; `ws` as its WebSocket). The test closes it. */
+  client(kind: string, id: string, options?: ClientOptions): CellarClient;
   readonly child: ChildProcess;
   /** Resolves when the process exits. */
   readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
@@ -67,6 +71,7 @@ export function startServerProcess(options: ServerProcessOptions): Promise<Serve
       resolve({
         url,
         roomUrl: (kind, id) => roomUrl(url, kind, id),
+        client: (kind, id, clientOptions) => nodeClient(roomUrl(url, kind, id), clientOptions),
         child,
         exited,
         output: () => output,

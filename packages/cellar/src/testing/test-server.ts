@@ -1,8 +1,8 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { WebSocket } from "ws";
-import { CellarClient, type ClientOptions, type WebSocketConstructor } from "../client/client.js";
+import type { CellarClient, ClientOptions } from "../client/client.js";
+import { nodeClient } from "./node-client.js";
 import { createServer, type CellarServer } from "../node/server.js";
 import type { ServerOptions } from "../node/options.js";
 
@@ -41,7 +41,7 @@ export async function startTestServer(options: TestServerOptions): Promise<TestS
   const { url } = await server.listen();
   const clients = new Set<CellarClient>();
   const client = (kind: string, id: string, clientOptions: ClientOptions = {}) => {
-    const c = new CellarClient(server.roomUrl(kind, id), { WebSocket: WebSocket as unknown as WebSocketConstructor, ...clientOptions });
+    const c = nodeClient(server.roomUrl(kind, id), clientOptions);
     clients.add(c);
     return c;
   };
