@@ -1,6 +1,6 @@
 import { CLOSE_CODES } from "../core/error-codes.js";
 import { CellarError } from "../core/errors.js";
-import { parseServerFrame, PROTOCOL_VERSION, type ServerFrame } from "../core/protocol.js";
+import { parseServerFrame, PING_FRAME, PROTOCOL_VERSION, type ServerFrame } from "../core/protocol.js";
 import { backoffDelay, RECONNECT_DEFAULTS, type ReconnectOptions } from "./backoff.js";
 import { resolveSessionStore, type SessionStore } from "./session-store.js";
 
@@ -245,7 +245,7 @@ export class CellarClient {
   #probe(withinMs: number): void {
     const generation = this.#generation;
     this.#heard = false;
-    this.#socket?.send('{"t":"ping"}');
+    this.#socket?.send(PING_FRAME);
     setTimeout(() => {
       if (!this.#heard) this.#abandon(generation, GAVE_UP.SILENT, "no answer to ping");
     }, withinMs);
@@ -351,7 +351,7 @@ export class CellarClient {
     this.#pingTimer = setInterval(() => {
       if (!this.#heard) return this.#abandon(generation, GAVE_UP.SILENT, "no answer to ping");
       this.#heard = false;
-      this.#socket?.send('{"t":"ping"}');
+      this.#socket?.send(PING_FRAME);
     }, this.#pingIntervalMs);
   }
 

@@ -4,6 +4,11 @@ import { TokenBucket } from "./rate-limiter.js";
 export interface SocketPort {
   send(frame: string): void;
   close(code: number, reason: string): void;
+  /**
+   * The record's id, meta, user or channels changed (it opened, resumed, joined or left a
+   * channel): a host that keeps them outside memory (Cloudflare's socket attachments) saves them.
+   */
+  changed?(): void;
 }
 
 /**
@@ -114,9 +119,11 @@ export function connectionInfo(record: ConnectionRecord): ConnectionInfo {
 
 export function joinChannel(record: ConnectionRecord, channel: string): void {
   (record.channels ??= new Set()).add(channel);
+  record.port.changed?.();
 }
 
 export function leaveChannel(record: ConnectionRecord, channel: string): void {
   record.channels?.delete(channel);
   if (record.channels?.size === 0) record.channels = undefined;
+  record.port.changed?.();
 }

@@ -391,6 +391,7 @@ export class RoomInstance implements InvocationHost {
         connection.channels = resumed.channels && new Set(resumed.channels);
       }
       connection.phase = "open";
+      connection.port.changed?.();
       await this.#states.loadConnection(connection);
       const onConnect = def.options.onConnect;
       if (onConnect) {

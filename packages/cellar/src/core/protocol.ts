@@ -138,6 +138,8 @@ export function errorFrame(error: ClientError, context: { id?: number; event?: s
   return JSON.stringify({ t: "error", ...context, code: error.code, message: error.message });
 }
 
+/** The ping the client sends, always this text: a host may answer it without running any code. */
+export const PING_FRAME = '{"t":"ping"}';
 export const PONG_FRAME = '{"t":"pong"}';
 
 /**

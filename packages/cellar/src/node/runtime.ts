@@ -12,7 +12,7 @@ import { Committer } from "./committer.js";
 import type { ResolvedOptions } from "./options.js";
 import { recoverSqlFiles } from "./recovery.js";
 import { Rooms, type RoomSlot } from "./rooms.js";
-import { originAllowed, type Router, toWebRequest } from "./routes.js";
+import { upgradeOriginAllowed, type Router, toWebRequest } from "./routes.js";
 import { Sockets } from "./sockets.js";
 import { SharedDb } from "./sqlite/shared-db.js";
 
@@ -104,7 +104,7 @@ export function start(
     if (closing()) return refuseUpgrade(socket, 503, "SHUTTING_DOWN");
     const route = router.match(new URL(request.url ?? "/", "http://localhost").pathname);
     if (!route) return refuseUpgrade(socket, 404, "ROOM_NOT_FOUND");
-    if (!originAllowed(request, o.allowedOrigins)) return refuseUpgrade(socket, 403, "ORIGIN_NOT_ALLOWED");
+    if (!upgradeOriginAllowed(request, o.allowedOrigins)) return refuseUpgrade(socket, 403, "ORIGIN_NOT_ALLOWED");
     accept(wss, sockets, request, socket, head, rooms.slot(route.def, route.id));
   });
 

@@ -5,12 +5,7 @@ import type { Statement } from "better-sqlite3";
 import { CellarError, StorageLimitError } from "../../core/errors.js";
 import type { SqlBackend, SqlResult } from "../../core/ports.js";
 import type { Durability } from "./shared-db.js";
-import { firstKeyword, splitStatements } from "./sql-statements.js";
-
-/** Statements `sql.exec` refuses: they would break the transaction Cellar keeps open. */
-const REFUSED = new Set(["BEGIN", "COMMIT", "END", "ROLLBACK", "SAVEPOINT", "RELEASE", "ATTACH", "DETACH", "VACUUM"]);
-/** Read-only introspection pragmas are allowed; others could change durability, limits or layout. */
-const ALLOWED_PRAGMA = /^PRAGMA\s+(?:\w+\s*\.\s*)?(table_info|table_xinfo|table_list|index_list|index_info|index_xinfo|foreign_key_list|foreign_key_check)\b[^=]*$/i;
+import { checkedStatements } from "../../core/sql-statements.js";
 
 const STATEMENT_CACHE_SIZE = 200;
 
@@ -76,13 +71,7 @@ export class SqlFile implements SqlBackend {
   #statementsOf(query: string): string[] {
     let statements = this.#checked.get(query);
     if (statements) return statements;
-    statements = splitStatements(query);
-    for (const statement of statements) {
-      const keyword = firstKeyword(statement);
-      if (REFUSED.has(keyword) || (keyword === "PRAGMA" && !ALLOWED_PRAGMA.test(statement))) {
-        throw new CellarError("SQL_ERROR", `sql.exec does not run ${keyword} (transaction control, ATTACH, VACUUM and PRAGMAs that change settings are Cellar's); use storage.transaction()`);
-      }
-    }
+    statements = checkedStatements(query);
     remember(this.#checked, query, statements);
     return statements;
   }

@@ -1,3 +1,22 @@
+import { CellarError } from "./errors.js";
+
+/** Statements `sql.exec` refuses on every host: transaction control and settings are Cellar's. */
+const REFUSED = new Set(["BEGIN", "COMMIT", "END", "ROLLBACK", "SAVEPOINT", "RELEASE", "ATTACH", "DETACH", "VACUUM"]);
+/** Read-only introspection pragmas are allowed; others could change durability, limits or layout. */
+const ALLOWED_PRAGMA = /^PRAGMA\s+(?:\w+\s*\.\s*)?(table_info|table_xinfo|table_list|index_list|index_info|index_xinfo|foreign_key_list|foreign_key_check)\b[^=]*$/i;
+
+/** Splits a query into statements and refuses those `sql.exec` does not run. */
+export function checkedStatements(query: string): string[] {
+  const statements = splitStatements(query);
+  for (const statement of statements) {
+    const keyword = firstKeyword(statement);
+    if (REFUSED.has(keyword) || (keyword === "PRAGMA" && !ALLOWED_PRAGMA.test(statement))) {
+      throw new CellarError("SQL_ERROR", `sql.exec does not run ${keyword} (transaction control, ATTACH, VACUUM and PRAGMAs that change settings are Cellar's); use storage.transaction()`);
+    }
+  }
+  return statements;
+}
+
 /**
  * Internal: splits SQL text into statements the way SQLite reads them: `;` ends a statement
  * except inside string literals, quoted identifiers and comments, and, in a CREATE TRIGGER,
