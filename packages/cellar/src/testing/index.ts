@@ -8,3 +8,5 @@ export { announceListening, startServerProcess } from "./server-process.js";
 export type { ServerProcess, ServerProcessOptions } from "./server-process.js";
 export { startTcpProxy } from "./tcp-proxy.js";
 export type { TcpProxy } from "./tcp-proxy.js";
+export { startWorkerdServer } from "./workerd-server.js";
+export type { WorkerdServer, WorkerdServerOptions } from "./workerd-server.js";
