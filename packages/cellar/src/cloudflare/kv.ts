@@ -11,14 +11,15 @@ const FLUSH_BATCH = 100;
  * Workers KV cannot join a Durable Object's transaction, so a handler's KV writes commit
  * into the object's outbox with its other writes, and are sent to KV right after; until KV
  * has taken a write, reads from this object see the outbox. Other objects and Workers read
- * KV itself, which is eventually consistent (up to a minute, as on Cloudflare).
+ * KV itself, which is eventually consistent (up to a minute, as on Cloudflare). Without a
+ * store (in the Worker, outside any room) there is no outbox: writes go to KV at once.
  */
 export class WorkersKv implements KvStore {
   #flushing: Promise<boolean> | undefined;
 
   constructor(
     private readonly env: Record<string, unknown>,
-    private readonly store: ObjectStore,
+    private readonly store: ObjectStore | undefined,
     private readonly log: Logger,
   ) {}
 
@@ -31,7 +32,7 @@ export class WorkersKv implements KvStore {
   }
 
   async get(namespace: string, key: string): Promise<KvRecord | undefined> {
-    const pending = this.store.outboxEntry(namespace, key);
+    const pending = this.store?.outboxEntry(namespace, key);
     if (pending) return pending.record ?? undefined;
     const { value, metadata } = await this.binding(namespace).getWithMetadata(key, "arrayBuffer");
     if (value === null) return undefined;
@@ -55,7 +56,7 @@ export class WorkersKv implements KvStore {
       if (page.list_complete || found.size >= limit) break;
       cursor = page.cursor;
     }
-    for (const row of this.store.outboxRange(namespace, prefix)) {
+    for (const row of this.store?.outboxRange(namespace, prefix) ?? []) {
       if (after !== undefined && compareKeys(row.key, after) <= 0) continue;
       if (row.record) found.set(row.key, row.record);
       else found.delete(row.key);
@@ -77,21 +78,28 @@ export class WorkersKv implements KvStore {
     return next;
   }
 
+  /** Writes one entry to KV now (null: deletes it). */
+  async write(namespace: string, key: string, record: KvRecord | null): Promise<void> {
+    const kv = this.binding(namespace);
+    // KV refuses expirations less than 60 s ahead: one that came due while it waited in the
+    // outbox is deleted instead, one about to is kept the minute KV allows.
+    if (record === null || (record.expiresAt !== null && record.expiresAt <= Date.now())) return kv.delete(key);
+    const options: KVNamespacePutOptions = {};
+    if (record.expiresAt !== null) options.expiration = Math.max(Math.floor(record.expiresAt / 1000), Math.ceil(Date.now() / 1000) + 60);
+    if (record.metadata !== null) options.metadata = JSON.parse(record.metadata);
+    await kv.put(key, record.value, options);
+  }
+
   async #send(): Promise<boolean> {
+    const store = this.store;
+    if (!store) return true;
     for (;;) {
-      const rows = this.store.outbox(FLUSH_BATCH);
+      const rows = store.outbox(FLUSH_BATCH);
       if (rows.length === 0) return true;
       for (const row of rows) {
         try {
-          const kv = this.binding(row.namespace);
-          if (row.record === null) await kv.delete(row.key);
-          else {
-            const options: KVNamespacePutOptions = {};
-            if (row.record.expiresAt !== null) options.expiration = Math.floor(row.record.expiresAt / 1000);
-            if (row.record.metadata !== null) options.metadata = JSON.parse(row.record.metadata);
-            await kv.put(row.key, row.record.value, options);
-          }
-          this.store.outboxDone(row.id);
+          await this.write(row.namespace, row.key, row.record);
+          store.outboxDone(row.id);
         } catch (error) {
           this.log.error({ err: error, namespace: row.namespace }, "a KV write could not be sent; it stays in the outbox and is retried");
           return false;

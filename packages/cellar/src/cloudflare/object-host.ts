@@ -1,7 +1,7 @@
 import { DetachedSession, decodeChannels, type ConnectionRecord } from "../core/connection.js";
 import type { RoomDefinition } from "../core/define-room.js";
 import { CLOSE_CODES } from "../core/error-codes.js";
-import { cellarError } from "../core/errors.js";
+import { cellarError, toClientError } from "../core/errors.js";
 import type { ResolvedHostOptions } from "../core/host-options.js";
 import { createIdSource } from "../core/ids.js";
 import { RoomInstance, type Task } from "../core/instance.js";
@@ -23,6 +23,9 @@ export const ID_HEADER = "cellar-room-id";
 /** How long an outbox that KV refused waits before the next try. */
 const KV_RETRY_MS = 5000;
 const MAX_ALARM_BACKOFF_MS = 60_000;
+
+/** An action's outcome as it crosses from the object to the Worker (errors keep their code). */
+export type CallResult = { ok: true; value: unknown } | { ok: false; code: string; message: string };
 
 export interface ObjectOptions extends ResolvedHostOptions {
   log: Logger;
@@ -90,12 +93,7 @@ export class ObjectHost {
     const id = request.headers.get(ID_HEADER);
     const def = kind === null ? undefined : this.#router.kind(kind);
     if (!def || id === null) return Response.json({ code: "ROOM_NOT_FOUND" }, { status: 404 });
-    if (!this.#def) {
-      this.#store.setMeta("kind", def.name);
-      this.#store.setMeta("id", id);
-      this.#def = def;
-      this.#id = id;
-    }
+    this.#identify(def.name, id);
     if (request.headers.get("upgrade")?.toLowerCase() !== "websocket") {
       return Response.json({ code: "UPGRADE_REQUIRED" }, { status: 426 });
     }
@@ -114,6 +112,24 @@ export class ObjectHost {
       c.port.close(CLOSE_CODES.HANDSHAKE_TIMEOUT, error.code);
     }, this.#o.handshakeTimeoutMs);
     return new Response(null, { status: 101, webSocket: client });
+  }
+
+  /** Runs a room action in the instance (the Worker checked that it exists). */
+  call(kind: string, id: string, action: string, args: unknown): Promise<CallResult> {
+    this.#identify(kind, id);
+    const fn = this.#def?.actions.get(action);
+    return new Promise((resolve) => {
+      this.#dispatch({
+        type: "invoke",
+        fn: (ctx) => fn!(ctx, args),
+        resolve: (value) => resolve({ ok: true, value }),
+        reject: (error) => {
+          const { code, message } = toClientError(error, "INTERNAL_ERROR", `Action "${action}" failed`);
+          if (code === "INTERNAL_ERROR") this.#o.log.error({ err: error, room: kind, id, action }, "room action failed");
+          resolve({ ok: false, code, message });
+        },
+      });
+    });
   }
 
   message(ws: WebSocket, data: string | ArrayBuffer): void {
@@ -169,6 +185,15 @@ export class ObjectHost {
     await Promise.all(settled);
     this.#trimLog(now);
     await this.#scheduleWake();
+  }
+
+  /** The first request tells the object which instance it is; it keeps that for its alarms. */
+  #identify(kind: string, id: string): void {
+    if (this.#def) return;
+    this.#store.setMeta("kind", kind);
+    this.#store.setMeta("id", id);
+    this.#def = this.#router.kind(kind);
+    this.#id = id;
   }
 
   // The core's view of the object

@@ -1,8 +1,12 @@
 import { DurableObject } from "cloudflare:workers";
+import type { RoomAccess } from "../core/define-room.js";
+import { CellarError, cellarError } from "../core/errors.js";
 import { resolveHostOptions, optionChecks, type HostOptions } from "../core/host-options.js";
+import { createKvNamespace } from "../core/kv-api.js";
 import type { Logger } from "../core/ports.js";
-import { originAllowed, REMOTE_ADDRESS_HEADER, Router } from "../core/router.js";
-import { ID_HEADER, KIND_HEADER, ObjectHost, type ObjectOptions } from "./object-host.js";
+import { originAllowed, REMOTE_ADDRESS_HEADER, Router, validInstanceId } from "../core/router.js";
+import { WorkersKv } from "./kv.js";
+import { ID_HEADER, KIND_HEADER, ObjectHost, type CallResult, type ObjectOptions } from "./object-host.js";
 
 /** Anything with a fetch handler: a Hono app, or `{ fetch }`. */
 export interface WorkerApp {
@@ -22,6 +26,13 @@ export interface WorkerOptions extends HostOptions {
 
 /** What `createWorker` gives: the Worker's fetch handler and the Durable Object class to export. */
 export interface CellarWorker {
+  /**
+   * The rooms as app code reaches them (`call` an action, `kv`), for the Worker's `env`.
+   *
+   * @example
+   * app.post("/api/open", async (c) => c.json(await cellar.rooms(c.env).call("session", "a", "open", {})));
+   */
+  rooms(env: Record<string, unknown>): RoomAccess;
   /** The Worker's fetch handler: `export default { fetch: cellar.fetch }`. */
   fetch(request: Request, env: Record<string, unknown>, ctx: ExecutionContext): Promise<Response>;
   /** The Durable Object class every room instance runs in: export it under the class_name of wrangler.jsonc. */
@@ -79,10 +90,37 @@ export function createWorker(options: WorkerOptions): CellarWorker {
     override alarm(): Promise<void> {
       return this.#host.alarm();
     }
+
+    /** RPC from the Worker: runs a room action (see `rooms(env).call`). */
+    cellarCall(kind: string, id: string, action: string, args: unknown): Promise<CallResult> {
+      return this.#host.call(kind, id, action, args);
+    }
   }
+
+  const stubOf = (env: Record<string, unknown>, kind: string, id: string) => {
+    const namespace = env[binding] as DurableObjectNamespace | undefined;
+    if (!namespace) throw new Error(`createWorker: no Durable Object binding "${binding}" (see wrangler.jsonc)`);
+    return namespace.get(namespace.idFromName(`${kind}/${id}`));
+  };
 
   return {
     RoomObject,
+    rooms(env) {
+      const kv = new WorkersKv(env, undefined, objectOptions.log);
+      return {
+        async call<R>(kind: string, id: string, action: string, args?: unknown): Promise<R> {
+          const def = router.kind(kind);
+          if (!def) throw cellarError("ROOM_NOT_FOUND", `No room kind "${kind}"`);
+          if (typeof id !== "string" || !validInstanceId(id)) throw cellarError("INVALID_ARGUMENT", "Instance ids are 1 to 128 characters, without control characters or /");
+          if (!def.actions.has(action)) throw cellarError("UNKNOWN_ACTION", `Room kind "${kind}" has no action "${action}"`);
+          const stub = stubOf(env, kind, id) as unknown as { cellarCall(...a: unknown[]): Promise<CallResult> };
+          const result = await stub.cellarCall(kind, id, action, args);
+          if (!result.ok) throw new CellarError(result.code, result.message);
+          return result.value as R;
+        },
+        kv: (name) => createKvNamespace(name, { store: kv, now: Date.now, layers: () => [], write: (namespace, key, record) => kv.write(namespace, key, record) }),
+      };
+    },
     async fetch(request, env, ctx) {
       const url = new URL(request.url);
       const route = router.match(url.pathname);
@@ -98,16 +136,13 @@ export function createWorker(options: WorkerOptions): CellarWorker {
       if (!originAllowed(request.headers.get("origin"), url.host, shared.allowedOrigins)) {
         return Response.json({ code: "ORIGIN_NOT_ALLOWED" }, { status: 403 });
       }
-      const namespace = env[binding] as DurableObjectNamespace | undefined;
-      if (!namespace) throw new Error(`createWorker: no Durable Object binding "${binding}" (see wrangler.jsonc)`);
       const headers = new Headers(request.headers);
       headers.set(KIND_HEADER, route.def.name);
       headers.set(ID_HEADER, route.id);
       headers.delete(REMOTE_ADDRESS_HEADER);
       const address = request.headers.get("cf-connecting-ip");
       if (address) headers.set(REMOTE_ADDRESS_HEADER, address);
-      const stub = namespace.get(namespace.idFromName(`${route.def.name}/${route.id}`));
-      return stub.fetch(new Request(request, { headers }));
+      return stubOf(env, route.def.name, route.id).fetch(new Request(request, { headers }));
     },
   };
 }

@@ -97,6 +97,20 @@ export interface ConnectionDefinition<C extends object> {
   readonly persistOptions: PersistOptions | undefined;
 }
 
+/** A server-side action of a room (see `RoomDefinition.action`). */
+export type RoomAction<S, A = any, R = unknown> = (ctx: RoomContext<S>, args: A) => R | Promise<R>;
+
+/**
+ * What app code (HTTP routes) uses to reach rooms, the same on every host: Node's server is
+ * one, and Cloudflare's `cellar.rooms(env)` gives one.
+ */
+export interface RoomAccess {
+  /** Runs `action` of room kind `kind` in instance `id`; rejects with the action's `CellarError`. */
+  call<R = unknown>(kind: string, id: string, action: string, args?: unknown): Promise<R>;
+  /** A KV namespace for code outside rooms; its writes commit at once. */
+  kv(name: string): KvNamespace;
+}
+
 /** Internal: a registered handler. */
 export interface HandlerEntry {
   readonly schema: Schema | undefined;
@@ -114,6 +128,7 @@ export class RoomDefinition<S extends object = Record<string, unknown>, C extend
   readonly initialState: () => S;
   readonly persistedKeys: readonly string[];
   readonly handlers = new Map<string, HandlerEntry>();
+  readonly actions = new Map<string, RoomAction<S>>();
 
   constructor(options: RoomOptions<S, C>) {
     if (typeof options?.name !== "string" || !ROOM_NAME.test(options.name)) {
@@ -161,6 +176,29 @@ export class RoomDefinition<S extends object = Record<string, unknown>, C extend
       throw cellarError("INVALID_OPTION", `room "${this.name}": "${event}" already has a handler`);
     }
     this.handlers.set(event, { schema, handler });
+    return this;
+  }
+
+  /**
+   * Registers a server-side action: code of the app's own (an HTTP route, a job) runs it in
+   * an instance with `call(kind, id, action, args)` on any host (Node's `server.call`,
+   * Cloudflare's `cellar.rooms(env).call`), queued like an event, resolving with its result
+   * once its writes committed. Clients cannot reach actions.
+   *
+   * @example
+   * room.action("open", (ctx, { title }: { title: string }) => {
+   *   ctx.state.title = title;
+   *   return { opened: true };
+   * });
+   * await server.call("session", code, "open", { title: "Rioja night" });
+   */
+  action<A = any, R = unknown>(name: string, fn: RoomAction<S, A, R>): this {
+    if (typeof name !== "string" || name.length === 0 || name.length > 128) {
+      throw cellarError("INVALID_OPTION", `room "${this.name}": action names are strings of 1 to 128 characters`);
+    }
+    if (typeof fn !== "function") throw cellarError("INVALID_OPTION", `room "${this.name}": action "${name}" must be a function`);
+    if (this.actions.has(name)) throw cellarError("INVALID_OPTION", `room "${this.name}": action "${name}" is already defined`);
+    this.actions.set(name, fn as RoomAction<S>);
     return this;
   }
 

@@ -23,6 +23,7 @@ export const ERROR_CODES = {
   // Handlers and hooks.
   HANDLER_ERROR: { description: "A handler threw something other than a `CellarError`; details are in the server log." },
   HOOK_ERROR: { description: "A lifecycle hook (`onConnect`, `onCreate`…) failed; details are in the server log.", closeCode: 1011 },
+  UNKNOWN_ACTION: { description: "`call()` named an action the room kind does not define." },
   ROOM_UNAVAILABLE: { description: "The room instance could not be loaded (a hook or its stored data failed).", closeCode: 1011 },
   // Persistence.
   PERSIST_FAILED: { description: "The commit of the handler's writes failed; its emits were dropped and state rolled back." },

@@ -16,6 +16,8 @@ export type {
   RoomContext,
   RoomInfo,
   RoomOptions,
+  RoomAction,
+  RoomAccess,
 } from "./define-room.js";
 export { CellarError, PersistError, StorageLimitError } from "./errors.js";
 export type { ClientError, CellarErrorOptions, StorageLimitName } from "./errors.js";

@@ -1,6 +1,6 @@
 import type { AddressInfo } from "node:net";
 import { pino } from "pino";
-import type { RoomContext } from "../core/define-room.js";
+import type { RoomAccess, RoomContext } from "../core/define-room.js";
 import { cellarError } from "../core/errors.js";
 import { createKvNamespace, type KvNamespace } from "../core/kv-api.js";
 import type { Logger } from "../core/ports.js";
@@ -25,7 +25,7 @@ export interface ServerStats {
  * A Cellar server on Node: WebSocket rooms, the app's HTTP routes and SQLite storage on one
  * port.
  */
-export interface CellarServer {
+export interface CellarServer extends RoomAccess {
   /** Opens the data directory and starts listening. */
   listen(): Promise<{ url: string; port: number }>;
   /**
@@ -165,6 +165,12 @@ class NodeServer implements CellarServer {
     return new Promise((resolve, reject) => {
       running.rooms.dispatch(running.rooms.slot(def, id), { type: "invoke", fn, resolve: resolve as (v: unknown) => void, reject });
     });
+  }
+
+  call<R = unknown>(kind: string, id: string, action: string, args?: unknown): Promise<R> {
+    const fn = this.#router.kind(kind)?.actions.get(action);
+    if (this.#router.kind(kind) && !fn) return Promise.reject(cellarError("UNKNOWN_ACTION", `Room kind "${kind}" has no action "${action}"`));
+    return this.invoke(kind, id, (ctx) => fn!(ctx, args)) as Promise<R>;
   }
 
   hibernate(kind?: string, id?: string): number {
