@@ -280,7 +280,7 @@ export class ObjectHost {
       this.#ctx.storage.transactionSync(() => {
         if (batch.sqlUsed) this.#sql.applyPending();
         this.#store.apply(batch.writes, this.#o.replayLogMaxEntries);
-        this.#store.checkSize(this.#o.limits.maxInstanceBytes);
+        this.#store.checkSize(this.#o.limits.maxInstanceBytes, batch.sqlUsed);
       });
     } catch (error) {
       this.#sql.clearPending();

@@ -39,6 +39,8 @@ export interface OutboxRow {
 export class ObjectStore implements InstanceStore {
   readonly #sql: SqlStorage;
   #userSql: SqlBackend | undefined;
+  /** Whether the room has SQL tables, as of the last commit that ran SQL. */
+  #userTables: boolean | undefined;
 
   constructor(
     readonly storage: DurableObjectStorage,
@@ -287,13 +289,13 @@ export class ObjectStore implements InstanceStore {
   }
 
   /**
-   * Refuses an instance over `limit` bytes: keys and values of state and storage, plus the
-   * whole database once the room has SQL tables of its own (the platform reports only the
+   * Refuses an instance over `limit` bytes: keys and values of state and storage or, once the
+   * room has SQL tables of its own, the whole database (the platform reports only the
    * database's size, Cellar's tables included).
    */
-  checkSize(limit: number): void {
-    const content = this.#one<{ bytes: number }>("SELECT bytes FROM _cellar_size WHERE id = 1")?.bytes ?? 0;
-    const total = content + (this.#userSql !== undefined || this.#hasUserTables() ? this.#sql.databaseSize : 0);
+  checkSize(limit: number, sqlUsed: boolean): void {
+    if (sqlUsed || this.#userTables === undefined) this.#userTables = this.#hasUserTables();
+    const total = this.#userTables ? this.#sql.databaseSize : (this.#one<{ bytes: number }>("SELECT bytes FROM _cellar_size WHERE id = 1")?.bytes ?? 0);
     if (total > limit) throw new StorageLimitError("INSTANCE_SIZE", `the instance would store more than ${limit} bytes`);
   }
 }

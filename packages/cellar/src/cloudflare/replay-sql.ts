@@ -102,9 +102,21 @@ export class ReplaySql implements SqlBackend {
 }
 
 function run(sql: SqlStorage, statement: string, bindings: readonly unknown[]): SqlResult {
-  const cursor = sql.exec(statement, ...bindings);
-  const rows = [...cursor.raw()];
+  const cursor = sql.exec(statement, ...bindings.map(toBinding));
+  // Blobs come back as Uint8Array, as on Node.
+  const rows = [...cursor.raw()].map((row) => row.map((value) => (value instanceof ArrayBuffer ? new Uint8Array(value) : value)));
   return { columnNames: cursor.columnNames, rows, rowsRead: cursor.rowsRead, rowsWritten: cursor.rowsWritten };
+}
+
+/** The platform binds strings, numbers, null and ArrayBuffers: other values Node accepts are converted. */
+function toBinding(value: unknown): unknown {
+  if (value instanceof Uint8Array) return value.buffer.slice(value.byteOffset, value.byteOffset + value.byteLength);
+  if (typeof value === "boolean") return value ? 1 : 0;
+  if (typeof value === "bigint") {
+    if (value >= BigInt(Number.MIN_SAFE_INTEGER) && value <= BigInt(Number.MAX_SAFE_INTEGER)) return Number(value);
+    throw new CellarError("SQL_ERROR", "Durable Objects bind integers up to 2^53 - 1 only: bind a larger one as text");
+  }
+  return value;
 }
 
 function fingerprint(result: SqlResult): string {
