@@ -1,7 +1,7 @@
 import type { AddressInfo } from "node:net";
 import { pino } from "pino";
 import type { RoomAccess, RoomContext } from "../core/define-room.js";
-import { cellarError } from "../core/errors.js";
+import { CellarError, cellarError } from "../core/errors.js";
 import { createKvNamespace, type KvNamespace } from "../core/kv-api.js";
 import type { Logger } from "../core/ports.js";
 import type { CommitStats } from "./committer.js";
@@ -170,7 +170,13 @@ class NodeServer implements CellarServer {
   call<R = unknown>(kind: string, id: string, action: string, args?: unknown): Promise<R> {
     const fn = this.#router.kind(kind)?.actions.get(action);
     if (this.#router.kind(kind) && !fn) return Promise.reject(cellarError("UNKNOWN_ACTION", `Room kind "${kind}" has no action "${action}"`));
-    return this.invoke(kind, id, (ctx) => fn!(ctx, args)) as Promise<R>;
+    // As on Cloudflare, where only a code and a message cross from the object: an error that
+    // is not a CellarError is logged here and reaches the caller as INTERNAL_ERROR.
+    return this.invoke(kind, id, (ctx) => fn!(ctx, args)).catch((error: unknown) => {
+      if (error instanceof CellarError) throw error;
+      this.log.error({ err: error, room: kind, id, action }, "room action failed");
+      throw cellarError("INTERNAL_ERROR", `Action "${action}" failed`, { cause: error });
+    }) as Promise<R>;
   }
 
   hibernate(kind?: string, id?: string): number {

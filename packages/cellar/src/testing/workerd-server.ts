@@ -1,3 +1,4 @@
+import { execSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
@@ -9,7 +10,9 @@ import { nodeClient } from "./node-client.js";
 export interface WorkerdServerOptions {
   /**
    * A `wrangler.jsonc` (or `.json`) to take the Worker from: its `main`, Durable Object
-   * bindings, KV namespaces, static assets and compatibility settings. Options below override it.
+   * bindings, KV namespaces, static assets, vars and compatibility settings; its
+   * `build.command` runs first (in the config's folder), as `wrangler dev` runs it. Options
+   * below override it.
    */
   wrangler?: string;
   /** The Worker's entry module (TypeScript or JavaScript), bundled with esbuild. */
@@ -26,8 +29,10 @@ export interface WorkerdServerOptions {
   port?: number;
   compatibilityDate?: string;
   compatibilityFlags?: string[];
-  /** Module aliases for the bundle, e.g. `{ cellar: "<path to sources>" }` in this repository's tests. */
+  /** Module aliases for the bundle. */
   alias?: Record<string, string>;
+  /** Extra package export conditions for the bundle, tried first (this repository's tests use `["source"]` to bundle Cellar from its sources). */
+  conditions?: string[];
   /** Worker environment variables. */
   vars?: Record<string, string>;
 }
@@ -54,8 +59,15 @@ interface WranglerConfig {
   compatibility_flags?: string[];
   durable_objects?: { bindings?: Array<{ name: string; class_name: string }> };
   kv_namespaces?: Array<{ binding: string }>;
-  assets?: { directory?: string };
+  assets?: {
+    directory?: string;
+    binding?: string;
+    run_worker_first?: boolean | string[];
+    not_found_handling?: "single-page-application" | "404-page" | "none";
+    html_handling?: "auto-trailing-slash" | "force-trailing-slash" | "drop-trailing-slash" | "none";
+  };
   vars?: Record<string, string>;
+  build?: { command?: string };
 }
 
 /**
@@ -75,10 +87,11 @@ export async function startWorkerdServer(options: WorkerdServerOptions): Promise
   const config: WranglerConfig = options.wrangler ? jsonc.parse(readFileSync(options.wrangler, "utf8")) : {};
   const entry = options.entry ?? (config.main ? join(configDir, config.main) : undefined);
   if (!entry) throw new Error("startWorkerdServer: give `entry`, or a `wrangler` config with `main`");
+  if (config.build?.command) execSync(config.build.command, { cwd: configDir, stdio: "pipe" });
   const durableObjects =
     options.durableObjects ??
     (config.durable_objects?.bindings ? Object.fromEntries(config.durable_objects.bindings.map((b) => [b.name, b.class_name])) : { CELLAR_ROOMS: "CellarRooms" });
-  const assets = options.assets ?? (config.assets?.directory ? join(configDir, config.assets.directory) : undefined);
+  const assetsDir = options.assets ?? (config.assets?.directory ? join(configDir, config.assets.directory) : undefined);
   const bundle = await build({
     entryPoints: [entry],
     bundle: true,
@@ -87,7 +100,7 @@ export async function startWorkerdServer(options: WorkerdServerOptions): Promise
     platform: "neutral",
     target: "es2022",
     mainFields: ["module", "main"],
-    conditions: ["workerd", "worker", "import", "default"],
+    conditions: [...(options.conditions ?? []), "workerd", "worker", "import", "default"],
     external: ["cloudflare:*", "node:*"],
     alias: options.alias ?? {},
     logLevel: "silent",
@@ -97,6 +110,7 @@ export async function startWorkerdServer(options: WorkerdServerOptions): Promise
   const miniflareOptions = {
     host: "127.0.0.1",
     port,
+    modulesRoot: configDir,
     modules: [{ type: "ESModule" as const, path: join(configDir, "worker.js"), contents: bundle.outputFiles[0]!.text }],
     compatibilityDate: options.compatibilityDate ?? config.compatibility_date ?? "2025-04-01",
     compatibilityFlags: options.compatibilityFlags ?? config.compatibility_flags ?? [],
@@ -105,7 +119,7 @@ export async function startWorkerdServer(options: WorkerdServerOptions): Promise
     bindings: { ...config.vars, ...options.vars },
     durableObjectsPersist: join(persistDir, "do"),
     kvPersist: join(persistDir, "kv"),
-    ...(assets ? { assets: { directory: assets } } : {}),
+    ...(assetsDir ? { assets: assetsOptions(assetsDir, config.assets ?? {}) } : {}),
   };
   const start = async () => {
     const mf = new Miniflare(miniflareOptions);
@@ -133,6 +147,24 @@ export async function startWorkerdServer(options: WorkerdServerOptions): Promise
       for (const c of clients) if (c.state !== "closed") c.close();
       await mf.dispose();
       if (!keepData && options.persistDir === undefined) rmSync(persistDir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Workers static assets as wrangler.jsonc describes them, in Miniflare's terms. */
+function assetsOptions(directory: string, assets: NonNullable<WranglerConfig["assets"]>) {
+  const first = assets.run_worker_first;
+  return {
+    directory,
+    ...(assets.binding ? { binding: assets.binding } : {}),
+    routerConfig: {
+      has_user_worker: true,
+      invoke_user_worker_ahead_of_assets: first === true,
+      ...(Array.isArray(first) ? { static_routing: { user_worker: first } } : {}),
+    },
+    assetConfig: {
+      ...(assets.not_found_handling ? { not_found_handling: assets.not_found_handling } : {}),
+      ...(assets.html_handling ? { html_handling: assets.html_handling } : {}),
     },
   };
 }
