@@ -23,6 +23,10 @@ describe("hibernation (guarantee 4)", () => {
     eve.close();
     await ana.request("setup", { topic: "Rioja", nick: "Ana" });
 
+    // Meta larger than a socket attachment (2,048 bytes on Cloudflare) survives too.
+    const bio = "Wine lover. ".repeat(250);
+    const gus = await host.connect("lobby", "main", { params: { user: "gus", bio } });
+
     const vault = await host.connect("vault", "v");
     await vault.request("store");
     // Instance "a" hibernates with no client (its client left); "b" with its client connected.
@@ -43,6 +47,7 @@ describe("hibernation (guarantee 4)", () => {
     // Persisted keys are intact, the others start over; meta and channels stayed with the socket.
     expect(await ana.request("look")).toEqual({ topic: "Rioja", seen: 0, nick: "Ana", typing: false, meta, channels: ["regulars"] });
     expect(await ana.request("hooks")).toEqual(["create", "restore"]);
+    expect((await gus.request("look")).meta).toEqual({ userId: "gus", role: "guest", bio });
 
     const eveAgain = await host.connect("lobby", "main", { params: { user: "eve" } });
     expect(await eveAgain.request("look")).toMatchObject({ nick: "Eve", typing: false });

@@ -340,7 +340,8 @@ export const lobby = defineRoom({
   state: { topic: "", seen: 0, hooks: [] as string[] },
   persistedKeys: ["topic", "hooks"],
   connection: defineConnection({ state: { nick: "", typing: false }, persistedKeys: ["nick"] }),
-  authenticate: (_request, ctx) => ({ userId: String(ctx.params.user), role: "guest" }),
+  // A `bio` param makes the meta larger than a Cloudflare socket attachment (2,048 bytes).
+  authenticate: (_request, ctx) => ({ userId: String(ctx.params.user), role: "guest", ...(typeof ctx.params.bio === "string" ? { bio: ctx.params.bio } : {}) }),
   onCreate: (ctx) => void (ctx.state.hooks = [...ctx.state.hooks, "create"]),
   onHibernationRestore: (ctx) => void (ctx.state.hooks = [...ctx.state.hooks, "restore"]),
 });
@@ -555,4 +556,24 @@ settings.on("settings:merge", (ctx, data) => {
 });
 settings.on("settings:get", (ctx) => ({ settings: ctx.state.settings, runs: ctx.state.runs, polluted: Object.keys(Object.prototype) }));
 
-export const rooms = [seq, gated, vault, deep, shallow, unstorable, box, lobby, timer, feed, profile, scratch, hall, counter, validated, settings];
+// Actions: app code's way into a room (host.call).
+
+/** A ledger that only server-side actions change; clients can read it and hear of changes. */
+export const ledger = defineRoom({ name: "ledger", state: { total: 0, entries: [] as string[] }, persistedKeys: ["total", "entries"] });
+ledger.on("read", (ctx) => ({ total: ctx.state.total, entries: ctx.state.entries }));
+ledger.action("add", (ctx, { amount, note }: { amount: number; note: string }) => {
+  ctx.state.total += amount;
+  ctx.state.entries = [...ctx.state.entries, note];
+  ctx.emit.broadcast("added", { total: ctx.state.total });
+  return { total: ctx.state.total, room: ctx.room.id };
+});
+ledger.action("refuse", async (ctx, { amount }: { amount: number }) => {
+  ctx.state.total += amount;
+  await ctx.storage.put("tried", amount);
+  throw new CellarError("OVERDRAWN", "Not enough in the ledger");
+});
+ledger.action("crash", () => {
+  throw new Error("internal detail that must not leave the room");
+});
+
+export const rooms = [seq, gated, vault, deep, shallow, unstorable, box, lobby, timer, feed, profile, scratch, hall, counter, validated, settings, ledger];
