@@ -1,6 +1,7 @@
 /**
- * The HTTP side, on the same port as the rooms: the API and the web app (the Vite build in
- * dist/web; any other GET path gets its index.html, so app routes survive a refresh).
+ * The HTTP side on Node, on the same port as the rooms: the API (routes.ts) and the web app
+ * (the Vite build in dist/web; any other GET path gets its index.html, so app routes survive
+ * a refresh).
  */
 import { existsSync } from "node:fs";
 import { networkInterfaces } from "node:os";
@@ -8,11 +9,9 @@ import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { serveStatic } from "@hono/node-server/serve-static";
 import type { CellarServer } from "cellar/node";
-import { Hono } from "hono";
-import { bodyLimit } from "hono/body-limit";
-import { createSession, errorBody, hostSessions } from "./api.js";
+import type { Hono } from "hono";
+import { createApi } from "./routes.js";
 import type { ResolvedArenaOptions } from "./room.js";
-import type { ServerConfig } from "../shared/protocol.js";
 
 export interface AppOptions {
   server: () => CellarServer;
@@ -22,36 +21,12 @@ export interface AppOptions {
 }
 
 export function createApp({ server, resolved, webDir }: AppOptions): Hono {
-  const app = new Hono();
-  app.onError((error, c) => {
-    server().log.error({ err: error }, "request failed");
-    return c.json(errorBody(error), 500);
+  const app = createApi({
+    rooms: () => server(),
+    resolved,
+    lanOrigins: () => lanOrigins(server().url),
+    logError: (error) => server().log.error({ err: error }, "request failed"),
   });
-
-  app.post(
-    "/api/sessions",
-    bodyLimit({ maxSize: 256 * 1024, onError: (c) => c.json({ code: "TOO_LARGE", message: "A session is at most 256 KiB of JSON" }, 413) }),
-    async (c) => {
-      let body: unknown;
-      try {
-        body = await c.req.json();
-      } catch {
-        return c.json({ code: "INVALID_JSON", message: "The request body is not valid JSON" }, 400);
-      }
-      const reply = await createSession(server(), resolved, body);
-      return c.json(reply.body, reply.status);
-    },
-  );
-
-  app.get("/api/hosts/:hostId/sessions", async (c) => {
-    c.header("cache-control", "no-store");
-    const reply = await hostSessions(server(), c.req.param("hostId"), c.req.header("authorization"));
-    return c.json(reply.body, reply.status);
-  });
-
-  app.get("/api/config", (c) => c.json({ minTimerSeconds: resolved.minTimerSeconds, lanOrigins: lanOrigins(server().url) } satisfies ServerConfig));
-
-  app.all("/api/*", (c) => c.json({ code: "NOT_FOUND", message: `No API route ${c.req.method} ${c.req.path}` }, 404));
 
   const index = join(webDir, "index.html");
   app.use("/assets/*", serveStatic({ root: webDir, onFound: (_path, c) => c.header("cache-control", "public, max-age=31536000, immutable") }));

@@ -3,24 +3,15 @@
  * port.
  */
 import { fileURLToPath } from "node:url";
-import { CellarError, defineRoom } from "cellar";
 import { createServer, type CellarServer, type ServerOptions } from "cellar/node";
 import { createApp } from "./app.js";
+import { hostAuth } from "./host-auth.js";
 import { defineSessionRoom, resolveOptions, type ArenaOptions } from "./room.js";
 
 export interface ArenaServerOptions extends ArenaOptions, Omit<ServerOptions, "rooms" | "http"> {
   /** The built web app (default: dist/web beside this package's dist/server). */
   webDir?: string;
 }
-
-/** Serializes first uses of host ids (api.ts); nobody connects to it. */
-const hostAuth = defineRoom({
-  name: "host-auth",
-  state: {},
-  authenticate() {
-    throw new CellarError("FORBIDDEN", "Nothing to connect to here");
-  },
-});
 
 const defaultWebDir = fileURLToPath(new URL("../../dist/web/", import.meta.url));
 

@@ -403,8 +403,14 @@ export function defineSessionRoom(resolved: ResolvedArenaOptions): RoomDefinitio
     return { phase: state.phase };
   });
 
+  // Server-side actions of the HTTP API (api.ts), the same on Node and on Cloudflare.
+  room.action("open", (ctx, input: OpenInput) => openSession(ctx, input, resolved));
+  room.action("indexEntry", (ctx, { createdAt }: { createdAt: number }) => indexEntryOf(ctx, createdAt));
+
   return room;
 }
+
+type OpenInput = { session: SessionInput; hostId: string; hostKeyHash: string; replaceEnded?: boolean };
 
 /**
  * Opens a new session in the room `ctx` belongs to, unless a session holds its code: a live
@@ -413,7 +419,7 @@ export function defineSessionRoom(resolved: ResolvedArenaOptions): RoomDefinitio
  */
 export async function openSession(
   ctx: Ctx,
-  input: { session: SessionInput; hostId: string; hostKeyHash: string; replaceEnded?: boolean },
+  input: OpenInput,
   resolved: ResolvedArenaOptions,
 ): Promise<boolean> {
   const existing = await loadState(ctx);
