@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { startTestServer, tempDataDir, type TestServer } from "cellar/testing";
-import { createApp } from "../src/app.js";
+import { servePage } from "../src/node-page.js";
 import { counter } from "../src/room.js";
 
 let t: TestServer | undefined;
@@ -53,7 +53,7 @@ describe("counter example", () => {
   });
 
   it("serves the page and the browser client's modules, and nothing outside them", async () => {
-    const app = createApp();
+    const app = servePage();
     expect((await app.request("/")).status).toBe(200);
     expect(await (await app.request("/")).text()).toContain("/cellar/client/index.js");
     const client = await app.request("/cellar/client/index.js");

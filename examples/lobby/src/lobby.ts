@@ -26,7 +26,7 @@ const channelOf = (id: string) => `chat:${id}`;
 
 /**
  * Creates a chat room; shared by the `chat:create` event and the HTTP endpoint, which runs it
- * inside the lobby with `server.invoke`. Everyone in the lobby hears of a public room.
+ * inside the lobby as the `create-room` action. Everyone in the lobby hears of a public room.
  */
 export function createChatRoom(ctx: RoomContext<unknown>, input: CreateChatRoomInput, createdBy: string | null): ChatRoom {
   const room = new ChatStore(ctx.storage.sql).create({ ...input, createdBy, createdAt: Date.now() });
@@ -111,3 +111,11 @@ function requireMember(store: ChatStore, roomId: string, user: string): string {
   if (!store.isMember(roomId, user)) throw new CellarError("NOT_A_MEMBER", `Join "${roomId}" first`);
   return user;
 }
+
+/*
+ * Actions: what the HTTP API (src/app.ts) runs inside the lobby with
+ * `call("lobby", id, action, args)` on either host, queued with the lobby's events and under
+ * the same output gate. Clients cannot reach them.
+ */
+lobby.action("list-public-rooms", (ctx) => ({ rooms: new ChatStore(ctx.storage.sql).visibleTo(null) }));
+lobby.action("create-room", (ctx, input: CreateChatRoomInput) => createChatRoom(ctx, input, null));

@@ -5,11 +5,11 @@
  */
 import { createServer } from "cellar/node";
 import { createApp } from "./app.js";
+import { servePage } from "./node-page.js";
 import { rooms } from "./rooms.js";
 
-// The app calls back into the server (server.invoke) only when a request comes, by which time
-// `server` exists.
-const app = createApp({ invoke: (kind, id, fn) => server.invoke(kind, id, fn) });
+// The API calls the server's rooms only when a request comes, by which time `server` exists.
+const app = servePage(createApp(() => server));
 const server = createServer({
   rooms,
   http: app,

@@ -152,7 +152,7 @@ describe("lobby: chat rooms", () => {
     await expect(history({ limit: 1_001 })).rejects.toMatchObject({ code: "INVALID_PAYLOAD" });
   });
 
-  it("creates rooms over HTTP (POST /api/chat-rooms runs inside the lobby with server.invoke)", async () => {
+  it("creates rooms over HTTP (POST /api/chat-rooms runs the lobby's create-room action)", async () => {
     t = await startLobby();
     const api = (method: string, body?: unknown) =>
       fetch(`${t!.url}/api/chat-rooms`, {

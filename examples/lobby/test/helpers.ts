@@ -2,11 +2,12 @@ import { fileURLToPath } from "node:url";
 import type { CellarClient } from "cellar/client";
 import { startServerProcess, startTestServer, type ServerProcess, type TestServer, type TestServerOptions } from "cellar/testing";
 import { createApp } from "../src/app.js";
+import { servePage } from "../src/node-page.js";
 import { rooms } from "../src/rooms.js";
 
-/** A test server with the example's rooms and its HTTP app (whose API calls `server.invoke`). */
+/** A test server with the example's rooms and its HTTP app (whose API calls the lobby's actions). */
 export async function startLobby(options: Partial<TestServerOptions> = {}): Promise<TestServer> {
-  const app = createApp({ invoke: (kind, id, fn) => t.server.invoke(kind, id, fn) });
+  const app = servePage(createApp(() => t.server));
   const t: TestServer = await startTestServer({ rooms, http: app, ...options });
   return t;
 }

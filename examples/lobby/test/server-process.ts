@@ -5,9 +5,10 @@
 import { createServer } from "cellar/node";
 import { announceListening } from "cellar/testing";
 import { createApp } from "../src/app.js";
+import { servePage } from "../src/node-page.js";
 import { rooms } from "../src/rooms.js";
 
-const app = createApp({ invoke: (kind, id, fn) => server.invoke(kind, id, fn) });
+const app = servePage(createApp(() => server));
 const server = createServer({ rooms, http: app, dataDir: process.env.DATA_DIR!, port: 0, logLevel: process.env.LOG_LEVEL ?? "warn" });
 await server.listen();
 announceListening(server);

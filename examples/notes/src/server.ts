@@ -4,12 +4,12 @@
  * then open http://localhost:8787. PORT, DATA_DIR and LOG_LEVEL override the defaults.
  */
 import { createServer } from "cellar/node";
-import { createApp } from "./app.js";
+import { servePage } from "./node-page.js";
 import { notes } from "./room.js";
 
 const server = createServer({
   rooms: [notes],
-  http: createApp(),
+  http: servePage(),
   port: Number(process.env.PORT ?? 8787),
   dataDir: process.env.DATA_DIR ?? "./data",
   logLevel: process.env.LOG_LEVEL ?? "info",

@@ -2,7 +2,7 @@ import { WebSocket } from "ws";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { CellarClient, type WebSocketConstructor } from "cellar/client";
 import { startTcpProxy, startTestServer, type TestServer } from "cellar/testing";
-import { createApp } from "../src/app.js";
+import { servePage } from "../src/node-page.js";
 import { MAX_BALANCE } from "../src/bank.js";
 import { notes } from "../src/room.js";
 import { DEFAULT_THEME, greeted, next, refusal, snapshot, type Message, type Profile } from "./helpers.js";
@@ -273,7 +273,7 @@ describe("notes example: hibernation", () => {
 
 describe("notes example: the page", () => {
   it("serves the page and the browser client's modules, and nothing outside them", async () => {
-    const app = createApp();
+    const app = servePage();
     const page = await app.request("/");
     expect(page.status).toBe(200);
     expect(await page.text()).toContain("/cellar/client/index.js");

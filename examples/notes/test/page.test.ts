@@ -2,7 +2,7 @@ import { existsSync } from "node:fs";
 import { chromium, type Browser } from "playwright-core";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { startTestServer, type TestServer } from "cellar/testing";
-import { createApp } from "../src/app.js";
+import { servePage } from "../src/node-page.js";
 import { notes } from "../src/room.js";
 
 /* The page as a visitor uses it, in Debian's Chromium driven by Playwright. */
@@ -27,7 +27,7 @@ describe.skipIf(skipReason !== undefined)(skipReason ?? "notes example: the page
   });
 
   it("connects, chats, restyles, keeps notes and refuses an overdraft, and shows it all again after a reload", async () => {
-    t = await startTestServer({ rooms: [notes], http: createApp() });
+    t = await startTestServer({ rooms: [notes], http: servePage() });
     const context = await browser.newContext();
     const page = await context.newPage();
     page.setDefaultTimeout(10_000);

@@ -1,30 +1,20 @@
-import { readFile } from "node:fs/promises";
-import { join } from "node:path";
-import { fileURLToPath } from "node:url";
-import { Hono } from "hono";
-import { clientModule } from "cellar/node";
+import type { RoomAccess } from "cellar";
+import { Hono, type Context } from "hono";
+import type { Tabletop } from "./room.js";
 
-const publicDir = fileURLToPath(new URL("../public/", import.meta.url));
-
-export interface AppOptions {
-  /** Creates a table; `Tabletop.createTable` bound to the server. */
-  createTable(): Promise<{ tableId: string; hostKey: string }>;
-}
+/** The rooms as a request reaches them: the Node server, or `cellar.rooms(c.env)` on Workers. */
+export type RoomsOf = (c: Context) => Pick<RoomAccess, "call">;
 
 /**
- * The HTTP side: the page, the client's modules under /cellar/, and `POST /api/tables`,
- * which creates a table and answers `{ tableId, hostKey }` — the only time the key is shown.
+ * The HTTP API, the same on both hosts (the page and the client are served by
+ * src/node-page.ts on Node, by static assets on Cloudflare): `POST /api/tables` creates a
+ * table and answers `{ tableId, hostKey }`, the only time the key is shown.
  */
-export function createApp(options: AppOptions): Hono {
+export function createApp(tabletop: Pick<Tabletop, "createTable">, rooms: RoomsOf): Hono {
   const app = new Hono();
-  app.get("/", async (c) => c.html(await readFile(join(publicDir, "index.html"), "utf8")));
   app.post("/api/tables", async (c) => {
     c.header("cache-control", "no-store");
-    return c.json(await options.createTable(), 201);
-  });
-  app.get("/cellar/*", async (c) => {
-    const source = await clientModule(c.req.path.slice("/cellar/".length));
-    return source === undefined ? c.notFound() : c.body(source, 200, { "content-type": "text/javascript; charset=utf-8" });
+    return c.json(await tabletop.createTable(rooms(c)), 201);
   });
   return app;
 }

@@ -1,4 +1,4 @@
-import { CellarError, defineRoom, type ConnectionContext, type RoomContext, type RoomDefinition } from "cellar";
+import { CellarError, defineRoom, type ConnectionContext, type RoomAccess, type RoomContext, type RoomDefinition } from "cellar";
 import { hashHostKey, hostKeyMatches, newHostKey, newTableId } from "./host-key.js";
 import {
   hostArrived,
@@ -32,16 +32,20 @@ export interface TableSync extends TableStatusMessage, VersionedScene {
 /** The answer to `scene:update`. */
 export type UpdateResult = { status: "applied"; version: number } | ({ status: "resync" } & VersionedScene);
 
-/** Anything that runs a function inside a room instance: a Cellar server. */
-export interface RoomRunner {
-  invoke<R>(kind: string, id: string, fn: (ctx: RoomContext<any>) => R | Promise<R>): Promise<Awaited<R>>;
-}
-
 export interface Tabletop {
   room: RoomDefinition<object>;
   timing: Timing;
-  /** Creates a table: its id (the players' link) and its host key (shown to the host only). */
-  createTable(runner: RoomRunner): Promise<{ tableId: string; hostKey: string }>;
+  /**
+   * Creates a table: its id (the players' link) and its host key (shown to the host only),
+   * through the room's `open-table` action; `rooms` is the Node server or, on Cloudflare,
+   * `cellar.rooms(env)`.
+   */
+  createTable(rooms: Pick<RoomAccess, "call">): Promise<{ tableId: string; hostKey: string }>;
+}
+
+/** The arguments of the `open-table` action. */
+interface OpenTable {
+  hostKeyHash: string;
 }
 
 const MAX_MS = 365 * 24 * 3600_000;
@@ -64,15 +68,10 @@ export function createTabletop(options: TabletopOptions = {}): Tabletop {
   return {
     room,
     timing,
-    async createTable(runner) {
+    async createTable(rooms) {
       const tableId = newTableId();
       const hostKey = newHostKey();
-      const hostKeyHash = await hashHostKey(hostKey);
-      await runner.invoke(room.name, tableId, async (ctx) => {
-        if (await readTable(ctx)) throw new CellarError("TABLE_EXISTS", "A table with this id exists already");
-        await openTable(ctx, hostKeyHash, timing);
-        await ctx.storage.put(SCENE_KEY, { version: 0, scene: EMPTY_SCENE } satisfies VersionedScene);
-      });
+      await rooms.call(room.name, tableId, "open-table", { hostKeyHash: await hashHostKey(hostKey) } satisfies OpenTable);
       return { tableId, hostKey };
     },
   };
@@ -144,6 +143,14 @@ function defineTabletopRoom(timing: Timing): RoomDefinition<object> {
   });
 
   room.on("table:get", async (ctx) => sync(ctx, await requireTable(ctx)));
+
+  // Run by createTable from app code (clients cannot reach actions); only the key's hash
+  // travels to the instance.
+  room.action("open-table", async (ctx, { hostKeyHash }: OpenTable) => {
+    if (await readTable(ctx)) throw new CellarError("TABLE_EXISTS", "A table with this id exists already");
+    await openTable(ctx, hostKeyHash, timing);
+    await ctx.storage.put(SCENE_KEY, { version: 0, scene: EMPTY_SCENE } satisfies VersionedScene);
+  });
 
   return room;
 }

@@ -7,6 +7,7 @@
  */
 import { createServer } from "cellar/node";
 import { createApp } from "./app.js";
+import { servePage } from "./node-page.js";
 import { createTabletop } from "./room.js";
 
 const optionalMs = (name: string) => (process.env[name] ? Number(process.env[name]) : undefined);
@@ -14,7 +15,7 @@ const optionalMs = (name: string) => (process.env[name] ? Number(process.env[nam
 const tabletop = createTabletop({ graceMs: optionalMs("GRACE_MS"), purgeAfterMs: optionalMs("PURGE_AFTER_MS") });
 const server = createServer({
   rooms: [tabletop.room],
-  http: createApp({ createTable: () => tabletop.createTable(server) }),
+  http: servePage(createApp(tabletop, () => server)),
   port: Number(process.env.PORT ?? 8787),
   dataDir: process.env.DATA_DIR ?? "./data",
   logLevel: process.env.LOG_LEVEL ?? "info",

@@ -4,6 +4,7 @@ import type { RoomContext } from "cellar";
 import { CellarClient, type ClientOptions, type WebSocketConstructor } from "cellar/client";
 import { startTcpProxy, startTestServer, type TcpProxy, type TestServer } from "cellar/testing";
 import { createApp } from "../src/app.js";
+import { servePage } from "../src/node-page.js";
 import { createTabletop, type TabletopOptions } from "../src/room.js";
 import { refusal, scene, watch, type Watched } from "./helpers.js";
 
@@ -23,7 +24,7 @@ afterEach(async () => {
 /** A server with the page and the API, and one table on it. */
 async function serve(options: TabletopOptions = {}) {
   const tabletop = createTabletop(options);
-  t = await startTestServer({ rooms: [tabletop.room], http: createApp({ createTable: () => tabletop.createTable(t!.server) }) });
+  t = await startTestServer({ rooms: [tabletop.room], http: servePage(createApp(tabletop, () => t!.server)) });
   const server = t;
   const { tableId, hostKey } = await tabletop.createTable(server.server);
   /** Opens a client of the table (a host when given the key) and waits for its `table:sync`. */
@@ -227,7 +228,7 @@ describe("tabletop: the host leaving", () => {
 
 describe("tabletop: the page", () => {
   it("serves the page and the browser client's modules, and nothing outside them", async () => {
-    const app = createApp({ createTable: () => Promise.reject(new Error("not used")) });
+    const app = servePage();
     const page = await app.request("/");
     expect(page.status).toBe(200);
     expect(await page.text()).toContain("/cellar/client/index.js");
