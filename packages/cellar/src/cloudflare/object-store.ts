@@ -282,7 +282,7 @@ export class ObjectStore implements InstanceStore {
           key,
           record === null ? null : typeof record.value === "string" ? record.value : copyBytes(record.value),
           record?.expiresAt ?? null,
-          record === null ? "\u0000deleted" : record.metadata,
+          record === null ? DELETED : record.metadata,
         );
       }
     }
