@@ -10,7 +10,7 @@ import { LogThrottle } from "../core/log-throttle.js";
 import type { Logger } from "../core/ports.js";
 import { errorFrame, PING_FRAME, PONG_FRAME } from "../core/protocol.js";
 import { TokenBucket } from "../core/rate-limiter.js";
-import { REMOTE_ADDRESS_HEADER, type Router } from "../core/router.js";
+import type { Router } from "../core/router.js";
 import { CfConnection } from "./connections.js";
 import { WorkersKv } from "./kv.js";
 import { ObjectStore } from "./object-store.js";
@@ -375,5 +375,3 @@ export class ObjectHost {
     if (current !== next) await this.#ctx.storage.setAlarm(next);
   }
 }
-
-export { REMOTE_ADDRESS_HEADER };

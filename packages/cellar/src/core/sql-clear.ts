@@ -3,11 +3,11 @@ import type { SqlBackend } from "./ports.js";
 /**
  * Internal: drops every table, view and trigger the room created in its SQL database (for
  * `storage.deleteAll()`), inside the caller's savepoint so a rollback brings them back.
- * Names starting with `_cellar_` or `sqlite_` belong to the host or to SQLite.
+ * Names starting with `_cellar_`, `_cf_` or `sqlite_` belong to Cellar, to Cloudflare or to SQLite.
  */
 export function clearSqlTables(sql: SqlBackend): void {
   const objects = sql.exec(
-    "SELECT type, name FROM sqlite_master WHERE type IN ('table', 'view', 'trigger') AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' AND name NOT LIKE '\\_cellar\\_%' ESCAPE '\\'",
+    "SELECT type, name FROM sqlite_master WHERE type IN ('table', 'view', 'trigger') AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' AND name NOT LIKE '\\_cellar\\_%' ESCAPE '\\' AND name NOT LIKE '\\_cf\\_%' ESCAPE '\\'",
     [],
   );
   // Views and triggers first: dropping a table they name would otherwise fail or orphan them.
