@@ -72,18 +72,12 @@ describe("createServer options", () => {
 });
 
 describe("one port for rooms and the app", () => {
-  it("hands other HTTP requests to a Hono app, and serves rooms at their own websocketPath", async () => {
+  // A room's own websocketPath is tested on every host in conformance/access.test.ts.
+  it("hands other HTTP requests to a Hono app", async () => {
     const app = new Hono().get("/api/hello", (c) => c.json({ hello: "world" }));
     const t = await start({ rooms: [notes], http: app });
     expect(await (await fetch(`${t.url}/api/hello`)).json()).toEqual({ hello: "world" });
     expect((await fetch(`${t.url}/missing`)).status).toBe(404);
-    const { CellarClient } = await import("cellar/client");
-    const { WebSocket } = await import("ws");
-    const viaPath = new CellarClient(`${t.url.replace("http", "ws")}/notes/room-1`, { WebSocket: WebSocket as never });
-    await viaPath.waitForConnection();
-    expect(await viaPath.request("add", "x")).toBe(1);
-    expect(await (await t.connect("notes", "room-1")).request("read")).toEqual({ count: 1, rows: 1 });
-    viaPath.close();
   });
 
   it("accepts a Node request listener", async () => {

@@ -124,11 +124,11 @@ export function createWorker(options: WorkerOptions): CellarWorker {
     async fetch(request, env, ctx) {
       const url = new URL(request.url);
       const route = router.match(url.pathname);
-      if (!route) {
-        if (app) return app.fetch(request, env, ctx);
-        return new Response("Not found", { status: 404 });
-      }
-      if (request.headers.get("upgrade")?.toLowerCase() !== "websocket") {
+      const upgrade = request.headers.get("upgrade")?.toLowerCase() === "websocket";
+      // As on Node, upgrades are the rooms' alone: the app never sees one.
+      if (!route && upgrade) return Response.json({ code: "ROOM_NOT_FOUND" }, { status: 404 });
+      if (!route) return app ? app.fetch(request, env, ctx) : new Response("Not found", { status: 404 });
+      if (!upgrade) {
         // A room path that is not an upgrade may still be the app's (a page at the same path).
         if (app) return app.fetch(request, env, ctx);
         return Response.json({ code: "UPGRADE_REQUIRED" }, { status: 426 });

@@ -15,6 +15,7 @@ export type HostName = "node" | "workerd";
 
 /** Options both hosts accept, as the Node `createServer` and the Cloudflare `createWorker` name them. */
 export interface HostConfig {
+  allowedOrigins?: readonly string[] | "*";
   resumeWindowMs?: number;
   replayLogMaxEntries?: number;
   limits?: Partial<StorageLimits>;

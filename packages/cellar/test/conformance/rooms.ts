@@ -508,6 +508,33 @@ counter.on("crash", () => {
   throw new Error("secret internal detail");
 });
 
+/** A room that lets in `params.token === "good"` only, and counts connections and bumps. */
+export const guarded = defineRoom({
+  name: "guarded",
+  state: { connects: 0, bumps: 0 },
+  persistedKeys: ["connects", "bumps"],
+  authenticate(_request, ctx) {
+    switch (ctx.params.token) {
+      case "good":
+        return { userId: "alice" };
+      case "banned":
+        throw new CellarError("FORBIDDEN", "This account is banned");
+      case "boom":
+        throw new Error("db password hunter2 rejected at 10.0.0.7");
+      case "uninvited":
+        throw new CellarError("NOT_INVITED", "Ask the host for an invitation");
+      default:
+        throw new CellarError("UNAUTHORIZED", "Missing or wrong token");
+    }
+  },
+  onConnect(ctx) {
+    ctx.state.connects++;
+  },
+});
+guarded.on("connects", (ctx) => ctx.state.connects);
+guarded.on("bump", (ctx) => ++ctx.state.bumps);
+guarded.on("bumps", (ctx) => ctx.state.bumps);
+
 /** A Standard Schema written by hand: `{ name: 1–20 characters, age: integer 0–150 }`. */
 const profileSchema: Schema<{ name: string; age: number }> = {
   "~standard": {
@@ -556,6 +583,20 @@ settings.on("settings:merge", (ctx, data) => {
 });
 settings.on("settings:get", (ctx) => ({ settings: ctx.state.settings, runs: ctx.state.runs, polluted: Object.keys(Object.prototype) }));
 
+// Paths
+
+/** Served at its own `websocketPath` as well as at /rooms/notes/<id>; `add` writes SQL too. */
+export const notes = defineRoom({ name: "notes", state: { count: 0 }, persistedKeys: ["count"], websocketPath: "/notes/:id" });
+notes.on("add", (ctx, text) => {
+  ctx.storage.sql.exec("CREATE TABLE IF NOT EXISTS note (text TEXT)");
+  ctx.storage.sql.exec("INSERT INTO note (text) VALUES (?)", String(text));
+  return ++ctx.state.count;
+});
+notes.on("read", (ctx) => ({
+  count: ctx.state.count,
+  rows: ctx.storage.sql.exec<{ n: number }>("SELECT count(*) AS n FROM note").one().n,
+}));
+
 // Actions: app code's way into a room (host.call).
 
 /** A ledger that only server-side actions change; clients can read it and hear of changes. */
@@ -576,4 +617,4 @@ ledger.action("crash", () => {
   throw new Error("internal detail that must not leave the room");
 });
 
-export const rooms = [seq, gated, vault, deep, shallow, unstorable, box, lobby, timer, feed, profile, scratch, hall, counter, validated, settings, ledger];
+export const rooms = [seq, gated, vault, deep, shallow, unstorable, box, lobby, timer, feed, profile, scratch, hall, counter, guarded, validated, settings, notes, ledger];

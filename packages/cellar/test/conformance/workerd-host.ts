@@ -29,8 +29,10 @@ export async function startWorkerdHost(config: HostConfig, roomsModule = fileURL
     [
       `import { createWorker } from ${JSON.stringify(src("cloudflare/index.ts"))};`,
       `import { rooms } from ${JSON.stringify(roomsModule)};`,
-      // The app answers POST /call with a room action's outcome, for host.call().
+      // The app answers POST /call with a room action's outcome, for host.call(), and 404 to
+      // anything else (as createWorker does without an app).
       `const app = { async fetch(request, env) {`,
+      `  if (request.method !== "POST" || new URL(request.url).pathname !== "/call") return new Response("Not found", { status: 404 });`,
       `  const { kind, id, action, args } = await request.json();`,
       `  try { return Response.json({ ok: true, value: await cellar.rooms(env).call(kind, id, action, args) }); }`,
       `  catch (error) { return Response.json({ ok: false, code: error.code, message: error.message }); }`,

@@ -109,9 +109,9 @@ export class RawSocket {
     }
   }
 
-  /** Waits for the close and returns its code and reason. */
-  async closeEvent(): Promise<Closed> {
-    await this.#until(() => this.#isClosed, "the close", false);
+  /** Waits for the close (at most `guardMs`) and returns its code and reason. */
+  async closeEvent(guardMs = GUARD_MS): Promise<Closed> {
+    await this.#until(() => this.#isClosed, "the close", false, guardMs);
     return this.#closed;
   }
 
@@ -119,12 +119,12 @@ export class RawSocket {
     if (!this.#isClosed) this.ws.terminate();
   }
 
-  async #until(ready: () => boolean, what: string, failIfClosed: boolean): Promise<void> {
-    const deadline = Date.now() + GUARD_MS;
+  async #until(ready: () => boolean, what: string, failIfClosed: boolean, guardMs = GUARD_MS): Promise<void> {
+    const deadline = Date.now() + guardMs;
     while (!ready()) {
       if (failIfClosed && this.#isClosed) throw new Error(`socket closed while waiting for ${what}; got ${JSON.stringify(this.received)}`);
       const remaining = deadline - Date.now();
-      if (remaining <= 0) throw new Error(`no ${what} within ${GUARD_MS} ms; got ${JSON.stringify(this.received)}`);
+      if (remaining <= 0) throw new Error(`no ${what} within ${guardMs} ms; got ${JSON.stringify(this.received)}`);
       await new Promise<void>((resolve) => {
         const guard = setTimeout(resolve, remaining);
         this.#wake = () => {

@@ -1,17 +1,20 @@
-import { describe, expect, it } from "vitest";
-import type { TestServer, TestServerOptions } from "cellar/testing";
-import { guarded } from "./fixtures/bad-input-rooms.js";
-import { counter } from "./fixtures/rooms.js";
-import { expectNoLeak, RawSocket, SECRETS, upgradeAnswer, useCheckedServer } from "./helpers/raw-socket.js";
+import { afterEach, describe, expect, it } from "vitest";
+import { WebSocket } from "ws";
+import { CellarClient, type WebSocketConstructor } from "cellar/client";
+import { expectNoLeak, SECRETS, upgradeAnswer } from "../helpers/raw-socket.js";
+import { useHost, type ConformanceHost, type HostConfig } from "./harness.js";
+import { useRawSockets } from "./raw.js";
 
 // Guarantee 7 at the door: upgrades from foreign origins or to unknown paths are refused
 // over HTTP, and `authenticate` refusals close with their documented codes, leaking nothing.
 
-const env = useCheckedServer({ rooms: [counter, guarded] });
-const sockets = env.sockets;
+const hosts = useHost();
+const raw = useRawSockets();
+let host: ConformanceHost;
 
-async function start(options: Partial<TestServerOptions> = {}): Promise<TestServer> {
-  return env.start(options);
+async function start(config: HostConfig = {}): Promise<ConformanceHost> {
+  host = await hosts.start(config);
+  return host;
 }
 
 const forbidden = { status: 403, body: JSON.stringify({ code: "ORIGIN_NOT_ALLOWED" }) };
@@ -19,27 +22,24 @@ const forbidden = { status: 403, body: JSON.stringify({ code: "ORIGIN_NOT_ALLOWE
 describe("upgrade origin", () => {
   it("by default lets in same-origin pages and clients without an Origin", async () => {
     await start();
-    const url = env.current.server.roomUrl("counter", "a");
-    expect((await upgradeAnswer(url, env.current.url)).status).toBe(101);
+    const url = host.roomUrl("counter", "a");
+    expect((await upgradeAnswer(url, host.url)).status).toBe(101);
     expect((await upgradeAnswer(url)).status).toBe(101);
   });
 
-  it.each(["https://evil.example", "http://127.0.0.1:1", "null", "not a url"])(
-    "by default refuses origin %s with HTTP 403",
-    async (origin) => {
-      await start();
-      const bystander = await env.current.connect("counter", "a");
-      expect(await upgradeAnswer(env.current.server.roomUrl("counter", "a"), origin)).toEqual(forbidden);
-      expect(await bystander.request("inc")).toBe(1);
-    },
-  );
+  it.each(["https://evil.example", "http://127.0.0.1:1", "null", "not a url"])("by default refuses origin %s with HTTP 403", async (origin) => {
+    await start();
+    const bystander = await host.connect("counter", "a");
+    expect(await upgradeAnswer(host.roomUrl("counter", "a"), origin)).toEqual(forbidden);
+    expect(await bystander.request("inc")).toBe(1);
+  });
 
   it("with allowedOrigins, lets in exactly the listed origins", async () => {
     await start({ allowedOrigins: ["https://app.example"] });
-    const bystander = await env.current.connect("counter", "a");
-    const url = env.current.server.roomUrl("counter", "a");
+    const bystander = await host.connect("counter", "a");
+    const url = host.roomUrl("counter", "a");
     expect((await upgradeAnswer(url, "https://app.example")).status).toBe(101);
-    expect(await upgradeAnswer(url, env.current.url)).toEqual(forbidden);
+    expect(await upgradeAnswer(url, host.url)).toEqual(forbidden);
     expect(await upgradeAnswer(url, "https://app.example.evil.com")).toEqual(forbidden);
     expect(await upgradeAnswer(url, "http://app.example")).toEqual(forbidden);
     expect(await bystander.request("inc")).toBe(1);
@@ -57,18 +57,33 @@ describe("upgrade path", () => {
     "/elsewhere",
   ])("refuses %s with HTTP 404", async (path) => {
     await start();
-    const bystander = await env.current.connect("counter", "a");
-    const answer = await upgradeAnswer(env.current.url.replace(/^http/, "ws") + path);
+    const bystander = await host.connect("counter", "a");
+    const answer = await upgradeAnswer(host.url.replace(/^http/, "ws") + path);
     expect(answer).toEqual({ status: 404, body: JSON.stringify({ code: "ROOM_NOT_FOUND" }) });
     expect(await bystander.request("inc")).toBe(1);
+  });
+
+  describe("a room's own websocketPath", () => {
+    let viaPath: CellarClient | undefined;
+    afterEach(() => {
+      viaPath?.close();
+      viaPath = undefined;
+    });
+
+    it("serves the same instance as /rooms/<kind>/<id>", async () => {
+      await start();
+      viaPath = new CellarClient(`${host.url.replace(/^http/, "ws")}/notes/room-1`, { WebSocket: WebSocket as unknown as WebSocketConstructor });
+      await viaPath.waitForConnection();
+      expect(await viaPath.request("add", "x")).toBe(1);
+      expect(await (await host.connect("notes", "room-1")).request("read")).toEqual({ count: 1, rows: 1 });
+    });
   });
 });
 
 describe("authenticate refusals", () => {
   /** Says hello with `params` and returns the error frame and close the server answered with. */
   async function refusedHello(params: Record<string, unknown>) {
-    const socket = await RawSocket.open(env.current.server.roomUrl("guarded", "g"));
-    sockets.push(socket);
+    const socket = await raw.open(host.roomUrl("guarded", "g"));
     socket.send({ t: "hello", v: 1, params });
     const frame = await socket.next();
     const closed = await socket.closeEvent();
@@ -81,7 +96,7 @@ describe("authenticate refusals", () => {
     ["no token", {}],
   ])("closes with 4401 UNAUTHORIZED for %s", async (_name, params) => {
     await start();
-    const member = await env.current.connect("guarded", "g", { params: { token: "good" } });
+    const member = await host.connect("guarded", "g", { params: { token: "good" } });
     const { frame, closed } = await refusedHello(params);
     expect(frame).toMatchObject({ t: "error", code: "UNAUTHORIZED", message: "Missing or wrong token" });
     expect(closed.code).toBe(4401);
@@ -90,7 +105,7 @@ describe("authenticate refusals", () => {
 
   it("closes with 4403 FORBIDDEN when authenticate throws FORBIDDEN", async () => {
     await start();
-    const member = await env.current.connect("guarded", "g", { params: { token: "good" } });
+    const member = await host.connect("guarded", "g", { params: { token: "good" } });
     const { frame, closed } = await refusedHello({ token: "banned" });
     expect(frame).toMatchObject({ t: "error", code: "FORBIDDEN", message: "This account is banned" });
     expect(closed.code).toBe(4403);
@@ -106,7 +121,7 @@ describe("authenticate refusals", () => {
 
   it("closes with 1011 and a generic message when authenticate throws a plain Error", async () => {
     await start();
-    const member = await env.current.connect("guarded", "g", { params: { token: "good" } });
+    const member = await host.connect("guarded", "g", { params: { token: "good" } });
     const { frame, closed } = await refusedHello({ token: "boom" });
     expect(frame).toMatchObject({ t: "error", code: expect.any(String), message: expect.any(String) });
     expect(closed.code).toBe(1011);
@@ -119,9 +134,8 @@ describe("authenticate refusals", () => {
 
   it.each(["wrong", "banned", "boom"])("drops events sent right after a hello refused for token %s", async (token) => {
     await start();
-    const member = await env.current.connect("guarded", "g", { params: { token: "good" } });
-    const socket = await RawSocket.open(env.current.server.roomUrl("guarded", "g"));
-    sockets.push(socket);
+    const member = await host.connect("guarded", "g", { params: { token: "good" } });
+    const socket = await raw.open(host.roomUrl("guarded", "g"));
     socket.send({ t: "hello", v: 1, params: { token } });
     socket.send({ t: "req", id: 1, event: "bump" });
     socket.send({ t: "emit", event: "bump" });
@@ -134,7 +148,7 @@ describe("authenticate refusals", () => {
   it("refuses again on each attempt and never runs onConnect for a refused socket", async () => {
     await start();
     for (const token of ["wrong", "banned", "boom", "wrong"]) await refusedHello({ token });
-    const member = await env.current.connect("guarded", "g", { params: { token: "good" } });
+    const member = await host.connect("guarded", "g", { params: { token: "good" } });
     expect(await member.request("connects")).toBe(1);
   });
 });
