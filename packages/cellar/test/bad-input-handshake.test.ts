@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { TestServer, TestServerOptions } from "cellar/testing";
-import { counter } from "./fixtures/rooms.js";
+import { counter } from "./conformance/rooms.js";
 import { expectSafeError, RawSocket, useCheckedServer } from "./helpers/raw-socket.js";
 
 // The handshake's refusals as the Node host counts them. The refusals themselves (frames

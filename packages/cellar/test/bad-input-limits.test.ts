@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { pino } from "pino";
 import { defineRoom } from "cellar";
 import type { TestServer, TestServerOptions } from "cellar/testing";
-import { counter } from "./fixtures/rooms.js";
+import { counter } from "./conformance/rooms.js";
 import { expectSafeError, RawSocket, useCheckedServer } from "./helpers/raw-socket.js";
 
 // Guarantee 7 against volume: oversized frames close with 1009, floods are refused and then

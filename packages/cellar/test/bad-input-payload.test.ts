@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import type { RoomDefinition } from "cellar";
 import type { TestServer } from "cellar/testing";
+import { invalidProfiles } from "./conformance/rooms.js";
 import { runs, valibotProfile, zodProfile } from "./fixtures/bad-input-rooms.js";
 import { expectSafeError, RawSocket, useCheckedServer } from "./helpers/raw-socket.js";
 
@@ -24,19 +25,7 @@ describe.each([
   ["zod", zodProfile],
   ["valibot", valibotProfile],
 ])("a handler with a %s schema", (_lib, def) => {
-  const invalid: Array<[string, unknown]> = [
-    ["a missing field", { name: "bob" }],
-    ["a field of the wrong type", { name: 5, age: 30 }],
-    ["a string that is too long", { name: "b".repeat(21), age: 30 }],
-    ["a number out of range", { name: "bob", age: -1 }],
-    ["a fraction where an integer is due", { name: "bob", age: 1.5 }],
-    ["null", null],
-    ["no data at all", undefined],
-    ["an array", [{ name: "bob", age: 30 }]],
-    ["a string", "bob"],
-  ];
-
-  it.each(invalid)("refuses %s with INVALID_PAYLOAD without running the handler", async (_name, data) => {
+  it.each(invalidProfiles)("refuses %s with INVALID_PAYLOAD without running the handler", async (_name, data) => {
     const { attacker, bystander } = await room(def);
     const before = runs.profile;
     attacker.send({ t: "req", id: 7, event: "profile:set", data });
@@ -62,7 +51,7 @@ describe.each([
 
   it("keeps the persisted state unchanged and still applies a valid payload", async () => {
     const { server, attacker, bystander } = await room(def);
-    for (const [, data] of invalid) attacker.send({ t: "emit", event: "profile:set", data });
+    for (const [, data] of invalidProfiles) attacker.send({ t: "emit", event: "profile:set", data });
     expect(await attacker.request("profile:get")).toMatchObject({ data: { name: "anon", age: 0 } });
     expect(server.hibernate(def.name, "r")).toBe(1);
     expect(await bystander.request("profile:get")).toMatchObject({ t: "ack", data: { name: "anon", age: 0 } });

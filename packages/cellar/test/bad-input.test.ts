@@ -1,8 +1,7 @@
 import { describe, expect, it } from "vitest";
 import type { CellarClient } from "cellar/client";
 import type { TestServer } from "cellar/testing";
-import { settings } from "./fixtures/bad-input-rooms.js";
-import { counter } from "./fixtures/rooms.js";
+import { counter, settings } from "./conformance/rooms.js";
 import { expectSafeError, RawSocket, useCheckedServer } from "./helpers/raw-socket.js";
 
 // Guarantee 7: malformed, binary, unknown and hostile frames get an error frame with a

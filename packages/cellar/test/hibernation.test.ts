@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { WebSocket } from "ws";
-import { defineConnection, defineRoom } from "cellar";
 import { startTestServer, type TestServer } from "cellar/testing";
+import { defineLobby } from "./conformance/rooms.js";
 
 let t: TestServer | undefined;
 afterEach(async () => {
@@ -19,36 +19,11 @@ async function collect() {
   gc();
 }
 
+/** The suite's lobby room, with a probe recording its hooks and the state each `setup` saw. */
 function lobbyRoom() {
   const hooks: string[] = [];
   const refs: WeakRef<object>[] = [];
-  const room = defineRoom({
-    name: "lobby",
-    state: { topic: "", seen: 0 },
-    persistedKeys: ["topic"],
-    connection: defineConnection({ state: { nick: "", typing: false }, persistedKeys: ["nick"] }),
-    authenticate: (_request, ctx) => ({ userId: String(ctx.params.user), role: "guest" }),
-    onCreate: () => void hooks.push("create"),
-    onHibernationRestore: () => void hooks.push("restore"),
-  });
-  room.on("setup", (ctx, data) => {
-    const { topic, nick } = data as { topic: string; nick: string };
-    ctx.state.topic = topic;
-    ctx.state.seen++;
-    ctx.connection.state.nick = nick;
-    ctx.connection.state.typing = true;
-    ctx.connection.join("regulars");
-    refs.push(new WeakRef(ctx.state));
-  });
-  room.on("look", (ctx) => ({
-    topic: ctx.state.topic,
-    seen: ctx.state.seen,
-    nick: ctx.connection.state.nick,
-    typing: ctx.connection.state.typing,
-    meta: ctx.connection.meta,
-    channels: [...ctx.connection.channels],
-  }));
-  room.on("shout", (ctx, data) => void ctx.emit.to("regulars").emit("shouted", data));
+  const room = defineLobby({ hook: (name) => void hooks.push(name), setup: (state) => void refs.push(new WeakRef(state)) });
   return { room, hooks, refs };
 }
 

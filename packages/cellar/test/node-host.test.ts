@@ -3,6 +3,7 @@ import { Hono } from "hono";
 import { join } from "node:path";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { CellarError, defineRoom } from "cellar";
+import { notes } from "./conformance/rooms.js";
 import { createServer } from "cellar/node";
 import { startTestServer, tempDataDir, type TestServer } from "cellar/testing";
 
@@ -16,17 +17,6 @@ async function start(options: Parameters<typeof startTestServer>[0]) {
   servers.push(t);
   return t;
 }
-
-const notes = defineRoom({ name: "notes", state: { count: 0 }, persistedKeys: ["count"], websocketPath: "/notes/:id" });
-notes.on("add", (ctx, text) => {
-  ctx.storage.sql.exec("CREATE TABLE IF NOT EXISTS note (text TEXT)");
-  ctx.storage.sql.exec("INSERT INTO note (text) VALUES (?)", String(text));
-  return ++ctx.state.count;
-});
-notes.on("read", (ctx) => ({
-  count: ctx.state.count,
-  rows: ctx.storage.sql.exec<{ n: number }>("SELECT count(*) AS n FROM note").one().n,
-}));
 
 describe("createServer options", () => {
   it("refuses invalid options with INVALID_OPTION naming the field", () => {

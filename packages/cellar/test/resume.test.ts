@@ -6,8 +6,10 @@ import { WebSocket } from "ws";
 import { CellarClient as Client, memoryStore, type ClientOptions, type SessionStore, type WebSocketConstructor } from "cellar/client";
 import type { CellarClient } from "cellar/client";
 import { startTcpProxy, startTestServer, type TcpProxy, type TestServer } from "cellar/testing";
+import { fast, WS } from "./conformance/proxy.js";
 import { holds, resumeRooms } from "./fixtures/resume-rooms.js";
 import { record, next } from "./helpers/client-events.js";
+import { lines, pump, range } from "./helpers/feed.js";
 
 /*
  * Resume through a TCP proxy that a test breaks on purpose. What every host must do (replay
@@ -27,15 +29,6 @@ afterEach(async () => {
   t = proxy = undefined;
 });
 
-function lines(client: CellarClient): number[] {
-  const seen: number[] = [];
-  client.on("line", (data: { n: number }) => seen.push(data.n));
-  return seen;
-}
-
-const WS = WebSocket as unknown as WebSocketConstructor;
-const fast = { initialDelayMs: 10, maxDelayMs: 50 };
-
 async function serve(options: { replayLogMaxEntries?: number } = {}): Promise<TestServer> {
   // Writers send as fast as the room answers: no rate limit in the way.
   t = await startTestServer({ rooms: resumeRooms, rateLimit: { eventsPerSecond: 1e6, burst: 1e6 }, ...options });
@@ -49,7 +42,6 @@ function viaProxy(kind: string, id: string, options: ClientOptions = {}): Cellar
   extra.push(client);
   return client;
 }
-
 
 /** Whether the next reconnect resumed the session or could not. */
 function reconnected(client: CellarClient, timeoutMs = 5_000): Promise<"$resumed" | "$resynced"> {
@@ -84,24 +76,6 @@ async function finishWriting(writing: { stop(): Promise<number> }, seen: number[
   expect(expected).toEqual(range(1, last));
   expect(seen).toEqual(expected);
   return last;
-}
-
-const range = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => from + i);
-
-/** Requests `say` back to back (the room broadcasts each line) until stopped; resolves with the last line. */
-function pump(writer: CellarClient): { stop(): Promise<number> } {
-  let running = true;
-  let last = 0;
-  const done = (async () => {
-    while (running) last = (await writer.request("say")) as number;
-  })();
-  return {
-    async stop() {
-      running = false;
-      await done;
-      return last;
-    },
-  };
 }
 
 describe("resume while a writer keeps broadcasting", () => {

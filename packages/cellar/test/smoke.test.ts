@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { startTestServer, type TestServer } from "cellar/testing";
-import { counter } from "./fixtures/rooms.js";
+import { counter } from "./conformance/rooms.js";
 
 let t: TestServer | undefined;
 afterEach(async () => {

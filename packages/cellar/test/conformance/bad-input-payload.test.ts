@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import { expectSafeError, type RawSocket } from "../helpers/raw-socket.js";
 import { useHost } from "./harness.js";
 import { useRawSockets } from "./raw.js";
+import { invalidProfiles } from "./rooms.js";
 
 // Guarantee 7 for payloads: a payload that fails the handler's schema, or that carries a
 // key able to reach a prototype, is refused before the handler runs; nothing changes.
@@ -17,28 +18,17 @@ async function room(kind: string): Promise<{ attacker: RawSocket; bystander: Raw
 }
 
 describe("a handler with a schema (Standard Schema)", () => {
-  const invalid: Array<[string, unknown]> = [
-    ["a missing field", { name: "bob" }],
-    ["a field of the wrong type", { name: 5, age: 30 }],
-    ["a string that is too long", { name: "b".repeat(21), age: 30 }],
-    ["a number out of range", { name: "bob", age: -1 }],
-    ["a fraction where an integer is due", { name: "bob", age: 1.5 }],
-    ["null", null],
-    ["no data at all", undefined],
-    ["an array", [{ name: "bob", age: 30 }]],
-    ["a string", "bob"],
-  ];
   const untouched = { name: "anon", age: 0, runs: 0 };
 
   it("refuses each invalid payload with INVALID_PAYLOAD without running the handler; a valid one is applied", async () => {
     const { attacker, bystander } = await room("validated");
-    for (const [name, data] of invalid) {
+    for (const [name, data] of invalidProfiles) {
       attacker.send({ t: "req", id: 7, event: "profile:set", data });
       const frame = await attacker.next();
       expect(frame, name).toMatchObject({ t: "error", code: "INVALID_PAYLOAD" });
       expectSafeError(frame, "INVALID_PAYLOAD", { id: 7 });
     }
-    for (const [, data] of invalid) attacker.send({ t: "emit", event: "profile:set", data });
+    for (const [, data] of invalidProfiles) attacker.send({ t: "emit", event: "profile:set", data });
     expect(await attacker.request("profile:get")).toMatchObject({ t: "ack", data: untouched });
     expect(await bystander.request("profile:get")).toMatchObject({ t: "ack", data: untouched });
     expect(await attacker.request("profile:set", { name: "bob", age: 30 })).toMatchObject({ t: "ack", data: { name: "bob", age: 30 } });

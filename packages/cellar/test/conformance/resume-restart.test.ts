@@ -1,9 +1,8 @@
-import { afterEach, describe, expect, it, vi } from "vitest";
-import { WebSocket } from "ws";
-import { CellarClient, type WebSocketConstructor } from "cellar/client";
-import { startTcpProxy, type TcpProxy } from "cellar/testing";
+import { describe, expect, it, vi } from "vitest";
 import { next, record } from "../helpers/client-events.js";
+import { lines } from "../helpers/feed.js";
 import { useHost } from "./harness.js";
+import { useProxy } from "./proxy.js";
 
 /*
  * Resume across a restart of the host and across hibernation: the replay log is durable.
@@ -11,22 +10,7 @@ import { useHost } from "./harness.js";
  */
 
 const hosts = useHost();
-const WS = WebSocket as unknown as WebSocketConstructor;
-
-let proxy: TcpProxy | undefined;
-let clients: CellarClient[] = [];
-afterEach(async () => {
-  for (const c of clients) c.close();
-  clients = [];
-  await proxy?.close();
-  proxy = undefined;
-});
-
-function lines(client: CellarClient): number[] {
-  const seen: number[] = [];
-  client.on("line", (data: { n: number }) => seen.push(data.n));
-  return seen;
-}
+const proxies = useProxy();
 
 const waitFor = (check: () => void | Promise<void>, timeout = 10_000) => vi.waitFor(check, { timeout, interval: 10 });
 type Connects = Array<{ id: string; resumed: boolean }>;
@@ -34,10 +18,9 @@ type Connects = Array<{ id: string; resumed: boolean }>;
 /** A host with writer A and reader B (through the proxy) in feed instance `id`; B has seen lines 1 to 3. */
 async function feedWithAbsentee(id: string) {
   const host = await hosts.start();
-  proxy = await startTcpProxy(Number(new URL(host.url).port));
+  const proxy = await proxies.start(host);
   const a = await host.connect("feed", id);
-  const b = new CellarClient(proxy.via(host.roomUrl("feed", id)), { WebSocket: WS, reconnect: { initialDelayMs: 10, maxDelayMs: 50 } });
-  clients.push(b);
+  const b = proxies.viaProxy(host, "feed", id);
   await b.waitForConnection();
   const bId = b.connectionId!;
   const seen = { a: lines(a), b: lines(b) };

@@ -1,9 +1,10 @@
-import { afterEach, describe, expect, it, vi } from "vitest";
-import { WebSocket } from "ws";
-import { CellarClient, memoryStore, type ClientOptions, type WebSocketConstructor } from "cellar/client";
-import { startTcpProxy, type TcpProxy } from "cellar/testing";
+import { describe, expect, it, vi } from "vitest";
+import { CellarClient, memoryStore, type ClientOptions } from "cellar/client";
+import type { TcpProxy } from "cellar/testing";
 import { next, record } from "../helpers/client-events.js";
+import { lines, pump, range } from "../helpers/feed.js";
 import { hostName, useHost, type ConformanceHost, type HostConfig } from "./harness.js";
+import { useProxy, WS } from "./proxy.js";
 
 /*
  * Resume with replay (guarantee 6). Clients whose network a test breaks go through a TCP
@@ -13,56 +14,16 @@ import { hostName, useHost, type ConformanceHost, type HostConfig } from "./harn
  */
 
 const hosts = useHost();
-const WS = WebSocket as unknown as WebSocketConstructor;
-const fast = { initialDelayMs: 10, maxDelayMs: 50 };
-
-let proxy: TcpProxy | undefined;
-let clients: CellarClient[] = [];
-afterEach(async () => {
-  for (const c of clients) c.close();
-  clients = [];
-  await proxy?.close();
-  proxy = undefined;
-});
+const proxies = useProxy();
+const { viaProxy } = proxies;
 
 /** A host (writers send as fast as the room answers: no rate limit in the way) and a proxy in front of it. */
 async function serve(config: HostConfig = {}): Promise<{ host: ConformanceHost; proxy: TcpProxy }> {
   const host = await hosts.start({ rateLimit: { eventsPerSecond: 1e6, burst: 1e6 }, ...config });
-  proxy = await startTcpProxy(Number(new URL(host.url).port));
-  return { host, proxy };
-}
-
-/** A client whose every socket goes through the proxy. */
-function viaProxy(host: ConformanceHost, kind: string, id: string, options: ClientOptions = {}): CellarClient {
-  const client = new CellarClient(proxy!.via(host.roomUrl(kind, id)), { WebSocket: WS, reconnect: fast, ...options });
-  clients.push(client);
-  return client;
-}
-
-function lines(client: CellarClient): number[] {
-  const seen: number[] = [];
-  client.on("line", (data: { n: number }) => seen.push(data.n));
-  return seen;
+  return { host, proxy: await proxies.start(host) };
 }
 
 const waitFor = (check: () => void | Promise<void>, timeout = 5_000) => vi.waitFor(check, { timeout, interval: 5 });
-const range = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => from + i);
-
-/** Requests `say` back to back (the room broadcasts each line) until stopped; resolves with the last line. */
-function pump(writer: CellarClient): { stop(): Promise<number> } {
-  let running = true;
-  let last = 0;
-  const done = (async () => {
-    while (running) last = (await writer.request("say")) as number;
-  })();
-  return {
-    async stop() {
-      running = false;
-      await done;
-      return last;
-    },
-  };
-}
 
 describe("resume after a dropped connection", () => {
   it("gets exactly the frames it missed, in order, once", async () => {
@@ -168,9 +129,7 @@ describe("resume after a dropped connection", () => {
     const store = memoryStore();
     const url = proxy.via(host.roomUrl("feed", "reload"));
     const open = (options: ClientOptions) => {
-      const client = new CellarClient(url, { WebSocket: WS, sessionStore: store, ...options });
-      clients.push(client);
-      return client;
+      return proxies.track(new CellarClient(url, { WebSocket: WS, sessionStore: store, ...options }));
     };
     const writer = await host.connect("feed", "reload");
     const page1 = open({ reconnect: false });

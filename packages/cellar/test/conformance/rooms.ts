@@ -334,39 +334,64 @@ box.on("sql-escape", (ctx) => {
 
 // Hibernation
 
-/** Room state, per-user state, meta and channels; hooks record themselves in `hooks`. */
-export const lobby = defineRoom({
-  name: "lobby",
-  state: { topic: "", seen: 0, hooks: [] as string[] },
-  persistedKeys: ["topic", "hooks"],
-  connection: defineConnection({ state: { nick: "", typing: false }, persistedKeys: ["nick"] }),
-  // A `bio` param makes the meta larger than a Cloudflare socket attachment (2,048 bytes).
-  authenticate: (_request, ctx) => ({ userId: String(ctx.params.user), role: "guest", ...(typeof ctx.params.bio === "string" ? { bio: ctx.params.bio } : {}) }),
-  onCreate: (ctx) => void (ctx.state.hooks = [...ctx.state.hooks, "create"]),
-  onHibernationRestore: (ctx) => void (ctx.state.hooks = [...ctx.state.hooks, "restore"]),
-});
-lobby.on("setup", (ctx, data) => {
-  const { topic, nick } = data as { topic: string; nick: string };
-  ctx.state.topic = topic;
-  ctx.state.seen++;
-  ctx.connection.state.nick = nick;
-  ctx.connection.state.typing = true;
-  ctx.connection.join("regulars");
-});
-lobby.on("look", (ctx) => ({
-  topic: ctx.state.topic,
-  seen: ctx.state.seen,
-  nick: ctx.connection.state.nick,
-  typing: ctx.connection.state.typing,
-  meta: ctx.connection.meta,
-  channels: [...ctx.connection.channels],
-}));
-lobby.on("hooks", (ctx) => ctx.state.hooks);
-lobby.on("shout", (ctx, data) => void ctx.emit.to("regulars").emit("shouted", data));
+/**
+ * What a Node-only test may watch from inside a `lobby` instance (it runs in the test's
+ * process there): each hook as it runs, and the state each `setup` saw.
+ */
+export interface LobbyProbe {
+  hook?(name: "create" | "restore"): void;
+  setup?(state: object): void;
+}
+
+/**
+ * Room state, per-user state, meta and channels; hooks record themselves in `hooks`. The
+ * suite's `lobby` has no probe; a Node-only test defines its own with one.
+ */
+export function defineLobby(probe: LobbyProbe = {}) {
+  const room = defineRoom({
+    name: "lobby",
+    state: { topic: "", seen: 0, hooks: [] as string[] },
+    persistedKeys: ["topic", "hooks"],
+    connection: defineConnection({ state: { nick: "", typing: false }, persistedKeys: ["nick"] }),
+    // A `bio` param makes the meta larger than a Cloudflare socket attachment (2,048 bytes).
+    authenticate: (_request, ctx) => ({ userId: String(ctx.params.user), role: "guest", ...(typeof ctx.params.bio === "string" ? { bio: ctx.params.bio } : {}) }),
+    onCreate(ctx) {
+      ctx.state.hooks = [...ctx.state.hooks, "create"];
+      probe.hook?.("create");
+    },
+    onHibernationRestore(ctx) {
+      ctx.state.hooks = [...ctx.state.hooks, "restore"];
+      probe.hook?.("restore");
+    },
+  });
+  room.on("setup", (ctx, data) => {
+    const { topic, nick } = data as { topic: string; nick: string };
+    ctx.state.topic = topic;
+    ctx.state.seen++;
+    ctx.connection.state.nick = nick;
+    ctx.connection.state.typing = true;
+    ctx.connection.join("regulars");
+    probe.setup?.(ctx.state);
+  });
+  room.on("look", (ctx) => ({
+    topic: ctx.state.topic,
+    seen: ctx.state.seen,
+    nick: ctx.connection.state.nick,
+    typing: ctx.connection.state.typing,
+    meta: ctx.connection.meta,
+    channels: [...ctx.connection.channels],
+  }));
+  room.on("hooks", (ctx) => ctx.state.hooks);
+  room.on("shout", (ctx, data) => void ctx.emit.to("regulars").emit("shouted", data));
+  return room;
+}
+
+export const lobby = defineLobby();
 
 // Alarms
 
-interface Fired {
+/** What `onAlarm` records of each run, and broadcasts as `fired`. */
+export interface Fired {
   id: string;
   name: string;
   payload: unknown;
@@ -421,8 +446,9 @@ timer.on("hooks", (ctx) => ctx.state.hooks);
 
 /**
  * A feed: `say` broadcasts a numbered line to everyone (or to a channel), `whisper` to one
- * connection, `tick` a volatile frame; `connects` lists what onConnect was told (resumed or
- * not), `disconnects` the close code onDisconnect saw for each socket.
+ * connection, `tick` a volatile frame, `join` puts the sender in a channel; `connects` lists
+ * what onConnect was told (resumed or not), `disconnects` the close code onDisconnect saw
+ * for each socket.
  */
 export const feed = defineRoom({
   name: "feed",
@@ -450,6 +476,7 @@ feed.on("whisper", (ctx, data) => {
   return n;
 });
 feed.on("tick", (ctx) => ctx.emit.broadcast("tick", {}, { volatile: true }));
+feed.on("join", (ctx, channel) => void ctx.connection.join(String(channel)));
 feed.on("connects", (ctx) => ctx.state.connects);
 feed.on("disconnects", (ctx) => ctx.state.disconnects);
 
@@ -550,6 +577,19 @@ const profileSchema: Schema<{ name: string; age: number }> = {
     },
   },
 };
+
+/** Payloads, by name, that fail `profileSchema` (and any schema with its rules). */
+export const invalidProfiles: Array<[string, unknown]> = [
+  ["a missing field", { name: "bob" }],
+  ["a field of the wrong type", { name: 5, age: 30 }],
+  ["a string that is too long", { name: "b".repeat(21), age: 30 }],
+  ["a number out of range", { name: "bob", age: -1 }],
+  ["a fraction where an integer is due", { name: "bob", age: 1.5 }],
+  ["null", null],
+  ["no data at all", undefined],
+  ["an array", [{ name: "bob", age: 30 }]],
+  ["a string", "bob"],
+];
 
 /** `profile:set` validates its payload; `runs` counts the times the handler really ran. */
 export const validated = defineRoom({ name: "validated", state: { name: "anon", age: 0, runs: 0 }, persistedKeys: ["name", "age", "runs"] });

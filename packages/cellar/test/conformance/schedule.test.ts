@@ -1,20 +1,11 @@
 import { describe, expect, it } from "vitest";
 import type { CellarClient } from "cellar/client";
 import { useHost } from "./harness.js";
-import { describeValue } from "./rooms.js";
+import { describeValue, type Fired } from "./rooms.js";
 
 // Durable alarms (guarantee 5), with real delays: the rooms may run in another process.
 
 const hosts = useHost();
-
-interface Fired {
-  id: string;
-  name: string;
-  payload: unknown;
-  scheduledAt: number;
-  firedAt: number;
-  loads: number;
-}
 
 /** The next `count` alarms the room reports firing (replayed ones included). */
 function fired(client: CellarClient, count: number, timeoutMs = 5_000): Promise<Fired[]> {
