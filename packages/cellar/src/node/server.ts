@@ -168,8 +168,9 @@ class NodeServer implements CellarServer {
   }
 
   call<R = unknown>(kind: string, id: string, action: string, args?: unknown): Promise<R> {
-    const fn = this.#router.kind(kind)?.actions.get(action);
-    if (this.#router.kind(kind) && !fn) return Promise.reject(cellarError("UNKNOWN_ACTION", `Room kind "${kind}" has no action "${action}"`));
+    const def = this.#router.kind(kind);
+    const fn = def?.actions.get(action);
+    if (def && !fn) return Promise.reject(cellarError("UNKNOWN_ACTION", `Room kind "${kind}" has no action "${action}"`));
     // As on Cloudflare, where only a code and a message cross from the object: an error that
     // is not a CellarError is logged here and reaches the caller as INTERNAL_ERROR.
     return this.invoke(kind, id, (ctx) => fn!(ctx, args)).catch((error: unknown) => {
