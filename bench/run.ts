@@ -1,4 +1,5 @@
 import { mkdirSync, writeFileSync } from "node:fs";
+import { createRequire } from "node:module";
 import { cpus, loadavg } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -31,12 +32,25 @@ const machine = {
   cpu: cpus()[0]?.model ?? "unknown",
   cores: cpus().length,
   loadavgAtStart: loadavg().map((l) => Number(l.toFixed(2))),
+  /** The Miniflare (and so workerd) release that runs the Cloudflare host, when it runs. */
+  miniflare: settings.workerd ? miniflareVersion() : undefined,
 };
 const mode = settings.quick ? "quick" : "full";
 console.log(
   `Cellar benchmarks (${mode}) — node ${machine.node}, ${machine.cores}× ${machine.cpu}, load ${machine.loadavgAtStart.join(" ")}; ` +
-    `servers compiled by ${settings.child.tsx ? "tsx (keepNames)" : "bench/lib/ts-hooks.mjs (esbuild, no keepNames)"}`,
+    `servers compiled by ${settings.child.tsx ? "tsx (keepNames)" : "bench/lib/ts-hooks.mjs (esbuild, no keepNames)"}; ` +
+    (settings.workerd
+      ? `Cloudflare host in workerd (Miniflare ${machine.miniflare}) in P1–P3${settings.workerdData ? `, its data under ${settings.workerdData}` : ""}`
+      : "no workerd host (--no-workerd)"),
 );
+
+function miniflareVersion(): string {
+  try {
+    return (createRequire(import.meta.url)("miniflare/package.json") as { version: string }).version;
+  } catch {
+    return "not installed";
+  }
+}
 
 const rows: Row[] = [];
 const details: Record<string, unknown> = {};

@@ -44,6 +44,11 @@ export function serve(baseUrl: string, hooks: HostHooks): void {
       const { user, system } = process.cpuUsage();
       return user + system;
     },
+    /** CPU by part; a Node server has one, itself (the workerd host overrides this). */
+    cpuParts: () => {
+      const { user, system } = process.cpuUsage();
+      return { process: user + system };
+    },
     heap: () => settledHeap(),
     /** For diagnosis: writes a V8 heap snapshot (after a full GC) to `path`. */
     heapSnapshot: async ({ path }: { path: string }) => {

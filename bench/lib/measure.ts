@@ -7,8 +7,10 @@ export interface Window {
   seconds: number;
   /** Units of work counted by the generator (deliveries, round trips). */
   count: number;
-  /** CPU time the server process used, in µs. */
+  /** CPU time the server process used, in µs (for workerd: its process tree and Miniflare's Node process). */
   serverCpuMicros: number;
+  /** The same, by part: `process` for a Node server; `workerd` and `node` (Miniflare) for the workerd host. */
+  serverCpuParts: Record<string, number>;
   /** CPU time this process (the load generator) used, in µs. */
   generatorCpuMicros: number;
 }
@@ -20,11 +22,12 @@ export const generatorLoad = (w: Window) => w.generatorCpuMicros / (w.seconds * 
 
 /**
  * Waits `warmupMs` (load already running), then measures for `measureMs`: the counter read
- * by `count()` and the server's CPU time from its own `process.cpuUsage()`.
+ * by `count()` and the server's CPU time (its `cpuParts` command: a Node server's own
+ * `process.cpuUsage()`; the workerd host's process tree, see servers/workerd-server.ts).
  */
 export async function measureWindow(server: ServerChild, count: () => number, warmupMs: number, measureMs: number): Promise<Window> {
   await sleep(warmupMs);
-  const cpu0 = await server.cpuMicros();
+  const cpu0 = await server.cpuParts();
   const gen0 = process.cpuUsage();
   const n0 = count();
   const t0 = performance.now();
@@ -32,11 +35,13 @@ export async function measureWindow(server: ServerChild, count: () => number, wa
   const n1 = count();
   const t1 = performance.now();
   const gen1 = process.cpuUsage(gen0);
-  const cpu1 = await server.cpuMicros();
+  const cpu1 = await server.cpuParts();
+  const parts = Object.fromEntries(Object.keys(cpu1).map((key) => [key, cpu1[key]! - (cpu0[key] ?? 0)]));
   return {
     seconds: (t1 - t0) / 1000,
     count: n1 - n0,
-    serverCpuMicros: cpu1 - cpu0,
+    serverCpuMicros: Object.values(parts).reduce((a, b) => a + b, 0),
+    serverCpuParts: parts,
     generatorCpuMicros: gen1.user + gen1.system,
   };
 }

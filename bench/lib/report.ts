@@ -5,6 +5,8 @@ export interface Row {
   id: string;
   figure: string;
   conditions: string;
+  /** Where the measured Cellar ran: the Node host (default) or the Cloudflare host in workerd. */
+  host?: "node" | "workerd";
   unit: Unit;
   baseline: { name: string; value: number } | undefined;
   value: { name: string; value: number };
@@ -45,7 +47,7 @@ export function pairedRow(
   };
 }
 
-type RowBase = Pick<Row, "id" | "figure" | "conditions" | "unit">;
+type RowBase = Pick<Row, "id" | "figure" | "conditions" | "unit" | "host">;
 
 /** An absolute bar: each repetition's value against `budget`, as a paired row with the budget as baseline (ratio ≤ 1 passes). */
 export function budgetRow(base: RowBase, value: { name: string; values: number[] }, budget: number, targetText: string): Row {
@@ -105,10 +107,11 @@ export function formatValue(value: number, unit: Unit): string {
 
 /** Prints rows as an aligned text table. */
 export function printTable(rows: readonly Row[], write: (line: string) => void = console.log): void {
-  const header = ["ID", "Figure", "Conditions", "Baseline", "Cellar", "Ratio", "Target", "Verdict"];
+  const header = ["ID", "Figure", "Host", "Conditions", "Baseline", "Cellar", "Ratio", "Target", "Verdict"];
   const cells = rows.map((r) => [
     r.id,
     r.figure,
+    r.host ?? "node",
     r.conditions,
     r.baseline ? `${r.baseline.name} ${formatValue(r.baseline.value, r.unit)}` : "—",
     formatValue(r.value.value, r.unit),

@@ -13,8 +13,10 @@ export interface ServerChild {
   readonly url: string;
   roomUrl(kind: string, id: string): string;
   call<T = unknown>(cmd: string, args?: unknown): Promise<T>;
-  /** User + system CPU time of the server process so far, in µs. */
+  /** User + system CPU time of the server process so far, in µs (the workerd host: its whole tree). */
   cpuMicros(): Promise<number>;
+  /** The same by part (`{ process }` for a Node server; `{ workerd, node }` for the workerd host). */
+  cpuParts(): Promise<Record<string, number>>;
   /** JS heap in use after full collections (needs `exposeGc`). */
   heapUsed(): Promise<number>;
   /** Closes the server and waits for the process to exit. */
@@ -132,6 +134,7 @@ function wrap(name: string, url: string, child: ChildProcess, exited: Promise<vo
     roomUrl: (kind, id) => `${url}/rooms/${encodeURIComponent(kind)}/${encodeURIComponent(id)}`,
     call,
     cpuMicros: () => call<number>("cpu"),
+    cpuParts: () => call<Record<string, number>>("cpuParts"),
     heapUsed: () => call<number>("heap"),
     async stop() {
       if (child.exitCode !== null || child.signalCode !== null) return;
@@ -145,4 +148,14 @@ function wrap(name: string, url: string, child: ChildProcess, exited: Promise<vo
       await exited;
     },
   };
+}
+
+/**
+ * The Cloudflare host (`servers/workerd-server.ts`): a child process that runs Miniflare,
+ * which runs workerd as its own child. Never CPU-profiled: `--cpu-prof` would profile the
+ * idle Miniflare process, not workerd.
+ */
+export function startWorkerdChild(options: ChildOptions = {}, dataParent?: string): Promise<ServerChild> {
+  const { cpuProfDir: _notProfiled, ...rest } = options;
+  return startServerChild("workerd", "workerd-server.ts", { ...rest, config: { ...rest.config, ...(dataParent ? { dataParent } : {}) } });
 }

@@ -8,7 +8,16 @@ export interface Settings {
   measureMs: number;
   p1: { offeredDeliveries: number; window: number };
   p2: { clients: number };
-  p3: { samples: number; rooms: number };
+  p3: {
+    samples: number;
+    rooms: number;
+    /**
+     * The workerd host, where nothing forces an eviction: `rooms` rooms are left idle for
+     * `idleMs` (workerd evicts an object ~10 s after its last event), then each gets one
+     * woken and one warm sample; one such round per repetition.
+     */
+    workerd: { rooms: number; idleMs: number };
+  };
   p4: { n: number; reps: number };
   /**
    * P5 reconnect storm: `rooms` × `perRoom` CellarClients (one writer per room among them);
@@ -23,6 +32,10 @@ export interface Settings {
    * random moment of an `answerWindowMs` window.
    */
   p6: { sessions: number; participants: number; questions: number; answerWindowMs: number };
+  /** P1–P3 also run the Cloudflare host in workerd (off with `--no-workerd`). */
+  workerd: boolean;
+  /** Where workerd's data directories go (`--workerd-data`; default the OS temp directory, as the Node server's). */
+  workerdData?: string;
   /** How server processes start: `--profile` adds a CPU profile dir, `--tsx` runs them under tsx. */
   child: { cpuProfDir?: string; tsx?: boolean };
   log(line: string): void;
@@ -30,9 +43,11 @@ export interface Settings {
 
 export const SCENARIOS = ["P1", "P2", "P3", "P4", "P5", "P6"] as const;
 
-const USAGE = `Usage: npm run bench -- [--quick] [--only=P1,P3] [--profile] [--offered=40000] [--tsx]
+const USAGE = `Usage: npm run bench -- [--quick] [--only=P1,P3] [--no-workerd] [--profile] [--offered=40000] [--tsx]
   --quick       short run (1 repetition, short windows, smaller N)
   --only=…      run only these scenarios (${SCENARIOS.join(", ")})
+  --no-workerd  skip the Cloudflare host (workerd via Miniflare) in P1-P3
+  --workerd-data=DIR  put workerd's SQLite files under DIR (e.g. /dev/shm, to take fsync out; default the OS temp dir)
   --profile     write CPU profiles of the server processes (P1-P3, P6, and P5's restarted server) and print the hottest functions
   --offered=N   P1 offered load in deliveries/s (default 40000)
   --tsx         run the servers under tsx, as the tests do (adds keepNames overhead; see lib/ts-hooks.mjs)`;
@@ -45,7 +60,7 @@ export function parseSettings(argv: readonly string[], profileDir: string): Sett
     flags.set(match[1]!, match[2] ?? "true");
   }
   for (const name of flags.keys()) {
-    if (!["quick", "only", "profile", "offered", "tsx", "help"].includes(name)) throw new Error(`Unknown option --${name}\n${USAGE}`);
+    if (!["quick", "only", "no-workerd", "workerd-data", "profile", "offered", "tsx", "help"].includes(name)) throw new Error(`Unknown option --${name}\n${USAGE}`);
   }
   if (flags.has("help")) {
     console.log(USAGE);
@@ -64,12 +79,14 @@ export function parseSettings(argv: readonly string[], profileDir: string): Sett
     measureMs: quick ? 1000 : 2500,
     p1: { offeredDeliveries: offered, window: 1 },
     p2: { clients: 50 },
-    p3: { samples: quick ? 60 : 200, rooms: 4 },
+    p3: { samples: quick ? 60 : 200, rooms: 4, workerd: { rooms: quick ? 40 : 100, idleMs: 12_000 } },
     p4: { n: quick ? 2000 : 5000, reps: quick ? 1 : 2 },
     // Same size in a quick run: the target is defined at 1,000 clients.
     p5: { rooms: 50, perRoom: 20, messagesPerSecond: 20, killAfterMs: quick ? 1000 : 2000, linesAfterResume: 10 },
     // Same size in a quick run (the target is defined at 800 participants), fewer questions.
     p6: { sessions: 20, participants: 40, questions: quick ? 2 : 5, answerWindowMs: 1000 },
+    workerd: !flags.has("no-workerd"),
+    ...(flags.has("workerd-data") ? { workerdData: flags.get("workerd-data")! } : {}),
     child: { ...(flags.has("profile") ? { cpuProfDir: profileDir } : {}), ...(flags.has("tsx") ? { tsx: true } : {}) },
     log: (line) => process.stderr.write(`  ${line}\n`),
   };

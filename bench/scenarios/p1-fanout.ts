@@ -2,14 +2,16 @@ import { performance } from "node:perf_hooks";
 import type { WebSocket } from "ws";
 import { drain, generatorLoad, measureWindow, perSecond, cpuPerUnit, serverLoad, type Window } from "../lib/measure.js";
 import { pairedRow, type Row } from "../lib/report.js";
-import { startServerChild, type ServerChild } from "../lib/server-child.js";
+import { median } from "../lib/stats.js";
+import { startServerChild, startWorkerdChild, type ServerChild } from "../lib/server-child.js";
 import { closeClients, openClients } from "../lib/ws-clients.js";
 import type { Settings } from "../lib/settings.js";
 
 /**
  * P1 fan-out chat. Every client sends small JSON messages; the room broadcasts each to all
- * its members, sender included. Two figures per topology, for the raw `ws` baseline and
- * for Cellar, measured back to back in each repetition:
+ * its members, sender included. Two figures per topology, for the raw `ws` baseline, for
+ * Cellar on Node and (unless `--no-workerd`) for Cellar's Cloudflare host in workerd,
+ * measured back to back in each repetition:
  * - server CPU µs per delivery at a fixed offered open-loop load;
  * - deliveries/s at saturation (each client sends its next message when its own comes back).
  */
@@ -41,15 +43,37 @@ class FanoutLoad {
     this.clients[i]!.send(`{"t":"emit","event":"chat:send","data":{"c":${i},"n":${this.#seq++},"text":"hello everyone, how is it going?"}}`);
   }
 
-  /** Sends `messagesPerSecond` in total, round-robin over clients, whatever the server does. */
-  openLoop(messagesPerSecond: number): void {
+  /** Messages the open loop did not send because the server was too far behind (see `openLoop`). */
+  heldBack = 0;
+
+  /**
+   * Sends `messagesPerSecond` in total, round-robin over clients, whatever the server does,
+   * with one bound: while the deliveries still owed exceed 0.5 s of the offered load, the
+   * messages due are not sent (counted in `heldBack`). A server that cannot keep up (it is
+   * then NOT SUSTAINED anyway) so never carries a backlog of many seconds into the next
+   * window, or into the next server's, on the shared cores.
+   */
+  openLoop(messagesPerSecond: number, deliveriesPerMessage: number): void {
     const start = performance.now();
+    const received0 = this.received;
+    const maxOwed = messagesPerSecond * deliveriesPerMessage * 0.5;
     // A stalled generator skips what it missed beyond 20 ms instead of bursting to catch up.
     const maxBacklog = Math.max(1, Math.ceil(messagesPerSecond / 50));
+    // `sent` counts messages due so far; `skipped`, those of them never sent (either reason).
     let sent = 0;
+    let skipped = 0;
     this.#timer = setInterval(() => {
       const due = Math.floor(((performance.now() - start) * messagesPerSecond) / 1000);
-      if (due - sent > maxBacklog) sent = due - maxBacklog;
+      if (due - sent > maxBacklog) {
+        skipped += due - maxBacklog - sent;
+        sent = due - maxBacklog;
+      }
+      if ((sent - skipped) * deliveriesPerMessage - (this.received - received0) > maxOwed) {
+        skipped += due - sent;
+        this.heldBack += due - sent;
+        sent = due;
+        return;
+      }
       for (; sent < due; sent++) this.#send(sent % this.clients.length);
     }, 1);
   }
@@ -72,6 +96,8 @@ interface Run {
   topology: string;
   fixed: Window;
   saturation: Window;
+  /** Messages the open loop held back because the server was > 0.5 s behind (warm-up included). */
+  heldBack: number;
 }
 
 export async function runP1(settings: Settings): Promise<{ rows: Row[]; runs: Run[] }> {
@@ -79,6 +105,7 @@ export async function runP1(settings: Settings): Promise<{ rows: Row[]; runs: Ru
     await startServerChild("raw-ws", "raw-ws-server.ts", settings.child),
     await startServerChild("cellar", "cellar-server.ts", settings.child),
   ];
+  if (settings.workerd) servers.push(await startWorkerdChild(settings.child, settings.workerdData));
   const rows: Row[] = [];
   const runs: Run[] = [];
   try {
@@ -91,20 +118,22 @@ export async function runP1(settings: Settings): Promise<{ rows: Row[]; runs: Ru
       }
       const messagesPerSecond = settings.p1.offeredDeliveries / perRoom;
       for (let rep = 0; rep < settings.reps; rep++) {
-        // Alternate which server goes first so drift on the shared machine hits both alike.
+        // Alternate the order so drift on the shared machine hits every server alike.
         const order = rep % 2 === 0 ? servers : [...servers].reverse();
         for (const server of order) {
           const load = loads.get(server)!;
-          load.openLoop(messagesPerSecond);
+          const heldBack0 = load.heldBack;
+          load.openLoop(messagesPerSecond, perRoom);
           const fixed = await measureWindow(server, () => load.received, settings.warmupMs, settings.measureMs);
           await load.stop();
+          const heldBack = load.heldBack - heldBack0;
           load.closedLoop(settings.p1.window);
           const saturation = await measureWindow(server, () => load.received, settings.warmupMs, settings.measureMs);
           await load.stop();
-          runs.push({ server: server.name, topology, fixed, saturation });
+          runs.push({ server: server.name, topology, fixed, saturation, heldBack });
           settings.log(
             `P1 ${topology} rep ${rep + 1} ${server.name}: ${cpuPerUnit(fixed).toFixed(2)} µs/delivery at ${(perSecond(fixed) / 1000).toFixed(1)}k/s ` +
-              `(server ${(serverLoad(fixed) * 100).toFixed(0)}% CPU); saturation ${(perSecond(saturation) / 1000).toFixed(1)}k/s ` +
+              `(server ${(serverLoad(fixed) * 100).toFixed(0)}% CPU${cpuSplit(fixed)}${heldBack > 0 ? `; ${heldBack} messages held back` : ""}); saturation ${(perSecond(saturation) / 1000).toFixed(1)}k/s ` +
               `(server ${(serverLoad(saturation) * 100).toFixed(0)}%, generator ${(generatorLoad(saturation) * 100).toFixed(0)}% CPU)`,
           );
         }
@@ -118,33 +147,57 @@ export async function runP1(settings: Settings): Promise<{ rows: Row[]; runs: Ru
   return { rows, runs };
 }
 
+/** For the workerd host: how the server CPU splits between workerd and Miniflare's Node process. */
+function cpuSplit(w: Window): string {
+  if (w.serverCpuParts.workerd === undefined) return "";
+  const pct = (micros: number) => `${((micros / (w.seconds * 1e6)) * 100).toFixed(0)}%`;
+  return `: workerd ${pct(w.serverCpuParts.workerd)}, Miniflare's node ${pct(w.serverCpuParts.node ?? 0)}`;
+}
+
 function topologyRows(topology: string, runs: Run[], settings: Settings): Row[] {
   const of = (server: string) => runs.filter((r) => r.server === server);
   const raw = of("raw-ws");
-  const cellar = of("cellar");
   const offered = settings.p1.offeredDeliveries;
   const sustained = (w: Window) => perSecond(w) >= 0.95 * offered;
-  const notSustained = [...raw, ...cellar].filter((r) => !sustained(r.fixed)).map((r) => r.server);
-  const fixedConditions =
-    `${topology}, ${offered / 1000}k deliveries/s offered open loop, ${settings.reps} reps` +
-    (notSustained.length > 0 ? `; NOT SUSTAINED by ${[...new Set(notSustained)].join(", ")}` : "");
-  const genPeak = Math.max(...[...raw, ...cellar].map((r) => generatorLoad(r.saturation)));
-  return [
-    pairedRow(
-      { id: "P1", figure: "server CPU per delivery", conditions: fixedConditions, unit: "us" },
-      { name: "raw ws", values: raw.map((r) => cpuPerUnit(r.fixed)) },
-      { name: "cellar", values: cellar.map((r) => cpuPerUnit(r.fixed)) },
-      { max: 1.15, text: "≤ 1.15× (aim ≤ 1.0×)" },
-    ),
-    pairedRow(
-      {
-        id: "P1",
-        figure: "deliveries/s at saturation",
-        conditions: `${topology}, closed loop ${settings.p1.window} msg/client in flight, generator ≤ ${(genPeak * 100).toFixed(0)}% CPU`,
-        unit: "per-s",
-      },
-      { name: "raw ws", values: raw.map((r) => perSecond(r.saturation)) },
-      { name: "cellar", values: cellar.map((r) => perSecond(r.saturation)) },
-    ),
+  const rows: Row[] = [];
+  const hosts = [
+    { server: "cellar", host: "node" as const, target: { max: 1.15, text: "≤ 1.15× (aim ≤ 1.0×)" } },
+    { server: "workerd", host: "workerd" as const, target: undefined },
   ];
+  for (const { server, host, target } of hosts) {
+    const cellar = of(server);
+    if (cellar.length === 0) continue;
+    const notSustained = [...raw, ...cellar].filter((r) => !sustained(r.fixed)).map((r) => r.server);
+    const load = median(cellar.map((r) => serverLoad(r.fixed)));
+    const nodeShare = host === "workerd" ? median(cellar.map((r) => (r.fixed.serverCpuParts.node ?? 0) / r.fixed.serverCpuMicros)) : 0;
+    const fixedConditions =
+      `${topology}, ${offered / 1000}k deliveries/s offered open loop, ${settings.reps} reps` +
+      (host === "workerd"
+        ? `; workerd tree + Miniflare's node (${(nodeShare * 100).toFixed(1)}% of it), ${(load * 100).toFixed(0)}% CPU` +
+          (settings.workerdData ? `, data under ${settings.workerdData}` : "")
+        : "") +
+      (notSustained.length > 0 ? `; NOT SUSTAINED by ${[...new Set(notSustained)].join(", ")}` : "");
+    const genPeak = Math.max(...[...raw, ...cellar].map((r) => generatorLoad(r.saturation)));
+    rows.push(
+      pairedRow(
+        { id: "P1", figure: "server CPU per delivery", host, conditions: fixedConditions, unit: "us" },
+        { name: "raw ws", values: raw.map((r) => cpuPerUnit(r.fixed)) },
+        { name: server, values: cellar.map((r) => cpuPerUnit(r.fixed)) },
+        target,
+      ),
+      pairedRow(
+        {
+          id: "P1",
+          figure: "deliveries/s at saturation",
+          host,
+          conditions: `${topology}, closed loop ${settings.p1.window} msg/client in flight, generator ≤ ${(genPeak * 100).toFixed(0)}% CPU`,
+          unit: "per-s",
+        },
+        { name: "raw ws", values: raw.map((r) => perSecond(r.saturation)) },
+        { name: server, values: cellar.map((r) => perSecond(r.saturation)) },
+      ),
+    );
+  }
+  // Node, workerd, for each figure: the table reads the two hosts side by side.
+  return [...rows.filter((r) => r.unit === "us"), ...rows.filter((r) => r.unit === "per-s")];
 }

@@ -1,7 +1,7 @@
 import type { WebSocket } from "ws";
 import { drain, measureWindow, perSecond, cpuPerUnit, type Window } from "../lib/measure.js";
 import { pairedRow, type Row } from "../lib/report.js";
-import { startServerChild, type ServerChild } from "../lib/server-child.js";
+import { startServerChild, startWorkerdChild, type ServerChild } from "../lib/server-child.js";
 import type { Settings } from "../lib/settings.js";
 import { closeClients, isAck, openClients, requestFrame } from "../lib/ws-clients.js";
 
@@ -9,7 +9,8 @@ import { closeClients, isAck, openClients, requestFrame } from "../lib/ws-client
  * P2 durable acknowledged events. 50 clients, one per room, each sending requests one after
  * another (closed loop). `increment` writes a persisted key, so its ack leaves only after
  * the commit; `echo` writes nothing. Both go through the same Cellar server; a raw `ws`
- * echo is measured too, for reference.
+ * echo is measured too, for reference. Unless `--no-workerd`, the same two requests also go
+ * through Cellar's Cloudflare host in workerd (its own 50 rooms and clients).
  */
 
 /** One request in flight per client; each ack sends the next request. */
@@ -63,16 +64,24 @@ type Stats = { commits: { transactions: number; writes: number } };
 export async function runP2(settings: Settings): Promise<{ rows: Row[]; runs: Run[] }> {
   const cellar = await startServerChild("cellar", "cellar-server.ts", settings.child);
   const raw = await startServerChild("raw-ws", "raw-ws-server.ts", settings.child);
+  const workerd = settings.workerd ? await startWorkerdChild(settings.child, settings.workerdData) : undefined;
   const runs: Run[] = [];
   try {
     const rooms = Array.from({ length: settings.p2.clients }, (_, i) => `r${i}`);
     const cellarLoop = new RequestLoop(await openClients(rooms.map((id) => cellar.roomUrl("counter", id))));
     const rawLoop = new RequestLoop(await openClients(rooms.map((id) => raw.roomUrl("counter", id))));
+    const workerdLoop = workerd ? new RequestLoop(await openClients(rooms.map((id) => workerd.roomUrl("counter", id)))) : undefined;
     const modes: Mode[] = [
       { name: "cellar echo", server: cellar, loop: cellarLoop, event: "echo" },
       { name: "cellar increment", server: cellar, loop: cellarLoop, event: "increment" },
       { name: "raw ws echo", server: raw, loop: rawLoop, event: "echo" },
     ];
+    if (workerd && workerdLoop) {
+      modes.push(
+        { name: "workerd echo", server: workerd, loop: workerdLoop, event: "echo" },
+        { name: "workerd increment", server: workerd, loop: workerdLoop, event: "increment" },
+      );
+    }
     for (let rep = 0; rep < settings.reps; rep++) {
       for (const mode of rep % 2 === 0 ? modes : [...modes].reverse()) {
         const before = mode.server === cellar ? await cellar.call<Stats>("stats") : undefined;
@@ -92,32 +101,53 @@ export async function runP2(settings: Settings): Promise<{ rows: Row[]; runs: Ru
       }
     }
     const errors = cellarLoop.errors + rawLoop.errors;
-    await closeClients([...cellarLoop.clients, ...rawLoop.clients]);
-    return { rows: rows(runs, settings, errors), runs };
+    await closeClients([...cellarLoop.clients, ...rawLoop.clients, ...(workerdLoop?.clients ?? [])]);
+    return { rows: rows(runs, settings, errors, workerdLoop?.errors ?? 0), runs };
   } finally {
     await cellar.stop();
     await raw.stop();
+    await workerd?.stop();
   }
 }
 
-function rows(runs: Run[], settings: Settings, errors: number): Row[] {
+function rows(runs: Run[], settings: Settings, errors: number, workerdErrors: number): Row[] {
   const rate = (mode: string) => runs.filter((r) => r.mode === mode).map((r) => perSecond(r.window));
   const batching = runs.filter((r) => r.writesPerCommit !== undefined).map((r) => r.writesPerCommit!);
   const conditions =
     `${settings.p2.clients} clients × 1 room each, closed loop, ${settings.reps} reps` +
     (batching.length > 0 ? `, ~${Math.round(batching.reduce((a, b) => a + b, 0) / batching.length)} writes/commit` : "") +
     (errors > 0 ? `; ${errors} ERROR FRAMES` : "");
-  return [
+  const node: Row[] = [
     pairedRow(
-      { id: "P2", figure: "durable increment round trips/s", conditions, unit: "per-s" },
+      { id: "P2", figure: "durable increment round trips/s", host: "node", conditions, unit: "per-s" },
       { name: "cellar echo", values: rate("cellar echo") },
       { name: "incr", values: rate("cellar increment") },
       { min: 0.6, text: "≥ 0.6×" },
     ),
     pairedRow(
-      { id: "P2", figure: "non-durable echo round trips/s", conditions: `same clients; reference only`, unit: "per-s" },
+      { id: "P2", figure: "non-durable echo round trips/s", host: "node", conditions: `same clients; reference only`, unit: "per-s" },
       { name: "raw ws", values: rate("raw ws echo") },
       { name: "echo", values: rate("cellar echo") },
+    ),
+  ];
+  if (rate("workerd echo").length === 0) return node;
+  // No writes-per-commit figure: each object commits its own batches in its own SQLite database.
+  const workerdConditions =
+    `${settings.p2.clients} clients × 1 object each, closed loop, ${settings.reps} reps; one SQLite database per object` +
+    (settings.workerdData ? `, under ${settings.workerdData}` : "") +
+    (workerdErrors > 0 ? `; ${workerdErrors} ERROR FRAMES` : "");
+  return [
+    node[0]!,
+    pairedRow(
+      { id: "P2", figure: "durable increment round trips/s", host: "workerd", conditions: workerdConditions, unit: "per-s" },
+      { name: "workerd echo", values: rate("workerd echo") },
+      { name: "incr", values: rate("workerd increment") },
+    ),
+    node[1]!,
+    pairedRow(
+      { id: "P2", figure: "non-durable echo round trips/s", host: "workerd", conditions: `same clients as workerd's increments; reference only`, unit: "per-s" },
+      { name: "raw ws", values: rate("raw ws echo") },
+      { name: "echo", values: rate("workerd echo") },
     ),
   ];
 }
