@@ -80,7 +80,10 @@ export interface RoomOptions<S extends object, C extends object> {
   connection?: ConnectionDefinition<C>;
   /** Idle time before the instance leaves memory (default: the server's, 10 s). */
   hibernateAfterMs?: number;
-  /** Another path clients may connect at, with `:id` for the instance id: "/game/:id". */
+  /**
+   * Another path clients may connect at, with `:id` for the instance id: "/game/:id". A path
+   * without `:id` ("/ws") serves one instance, named `"default"`.
+   */
   websocketPath?: string;
 }
 
@@ -143,8 +146,8 @@ export class RoomDefinition<S extends object = Record<string, unknown>, C extend
       throw cellarError("INVALID_OPTION", `defineRoom "${options.name}": hibernateAfterMs must be a number >= 0 (or Infinity)`);
     }
     const path = options.websocketPath;
-    if (path !== undefined && !(typeof path === "string" && path.startsWith("/") && path.includes(":id"))) {
-      throw cellarError("INVALID_OPTION", `defineRoom "${options.name}": websocketPath must start with "/" and contain ":id"`);
+    if (path !== undefined && !(typeof path === "string" && path.startsWith("/"))) {
+      throw cellarError("INVALID_OPTION", `defineRoom "${options.name}": websocketPath must be a string starting with "/"`);
     }
   }
 

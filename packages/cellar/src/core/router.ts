@@ -7,9 +7,14 @@ import type { RoomDefinition } from "./define-room.js";
 /** Longest instance id, in UTF-16 units. */
 export const MAX_INSTANCE_ID_LENGTH = 128;
 
+/** The instance a `websocketPath` without `:id` serves ("/ws" is `/rooms/<kind>/default`). */
+export const SINGLE_INSTANCE_ID = "default";
+
 interface Route {
   pattern: RegExp;
   def: RoomDefinition<any, any>;
+  /** Set for a path without `:id`: the one instance it serves. */
+  fixedId: string | undefined;
 }
 
 /**
@@ -29,7 +34,8 @@ export class Router {
           .split(":id")
           .map((part) => part.replace(/[.*+?^${}()|[\]\\]/g, "\\$&"))
           .join("([^/]+)");
-        this.#custom.push({ pattern: new RegExp(`^${source}$`), def });
+        const fixedId = path.includes(":id") ? undefined : SINGLE_INSTANCE_ID;
+        this.#custom.push({ pattern: new RegExp(`^${source}$`), def, fixedId });
       }
     }
   }
@@ -47,7 +53,7 @@ export class Router {
     }
     for (const route of this.#custom) {
       const m = route.pattern.exec(pathname);
-      const id = m ? decode(m[1]!) : undefined;
+      const id = m ? (route.fixedId ?? decode(m[1]!)) : undefined;
       if (id !== undefined && validInstanceId(id)) return { def: route.def, id };
     }
     return undefined;
