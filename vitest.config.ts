@@ -19,6 +19,8 @@ export default defineConfig({
       { find: /^cellar\/cloudflare$/, replacement: src("cloudflare/index.ts") },
       { find: /^cellar\/client$/, replacement: src("client/index.ts") },
       { find: /^cellar\/testing$/, replacement: src("testing/index.ts") },
+      { find: /^cellar\/verani$/, replacement: src("verani/index.ts") },
+      { find: /^cellar\/verani\/client$/, replacement: src("verani/client/index.ts") },
     ],
   },
   test: {
