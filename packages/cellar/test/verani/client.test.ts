@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { startTcpProxy, startTestServer, type TcpProxy, type TestServer } from "cellar/testing";
-import { CounterActor } from "./fixtures/counter-room.js";
+// The program under test is the example: Verani's documented counter, only its import changed.
+import { CounterActor } from "../../../../examples/verani-counter/src/room.js";
 import { Clients } from "./helpers.js";
 
 const clients = new Clients();

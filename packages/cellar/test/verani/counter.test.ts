@@ -1,7 +1,8 @@
 import { fileURLToPath } from "node:url";
 import { afterEach, describe, expect, it } from "vitest";
 import { startServerProcess, startTestServer, tempDataDir, type ServerProcess, type TestServer } from "cellar/testing";
-import { CounterActor } from "./fixtures/counter-room.js";
+// The program under test is the example: Verani's documented counter, only its import changed.
+import { CounterActor } from "../../../../examples/verani-counter/src/room.js";
 import { ActivityActor } from "./fixtures/activity-room.js";
 import { Clients } from "./helpers.js";
 
