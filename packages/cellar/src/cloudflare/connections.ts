@@ -74,19 +74,14 @@ export class CfConnection extends ConnectionRecord {
   /** The meta is in `_cellar_socket_meta`, not in the attachment. */
   metaStored = false;
 
-  private constructor(
-    id: string,
-    readonly ws: WebSocket,
-    port: HibernatablePort,
-    bucket: TokenBucket,
-  ) {
+  private constructor(id: string, port: HibernatablePort, bucket: TokenBucket) {
     super(id, port, bucket);
     port.record = this;
   }
 
   /** A socket that just connected. */
   static accepted(ws: WebSocket, store: ObjectStore, bucket: TokenBucket, request: Request): CfConnection {
-    const c = new CfConnection(randomToken(12), ws, new HibernatablePort(ws, store), bucket);
+    const c = new CfConnection(randomToken(12), new HibernatablePort(ws, store), bucket);
     c.request = request;
     c.port.changed!();
     return c;
@@ -96,7 +91,7 @@ export class CfConnection extends ConnectionRecord {
   static restored(ws: WebSocket, store: ObjectStore, bucket: TokenBucket): CfConnection | undefined {
     const a = ws.deserializeAttachment() as Attachment | null;
     if (!a || typeof a.id !== "string") return undefined;
-    const c = new CfConnection(a.id, ws, new HibernatablePort(ws, store), bucket);
+    const c = new CfConnection(a.id, new HibernatablePort(ws, store), bucket);
     c.phase = a.p === "o" ? "open" : "handshake";
     c.resumable = a.r === 1;
     c.userId = a.u;

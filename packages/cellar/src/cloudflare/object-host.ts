@@ -133,7 +133,7 @@ export class ObjectHost {
   }
 
   message(ws: WebSocket, data: string | ArrayBuffer): void {
-    const c = this.#socket(ws);
+    const c = this.#sockets.get(ws);
     if (!c) return;
     if (typeof data !== "string") return takeBinaryFrame(this.#intake, c);
     // The platform takes frames up to 32 MiB; the room's own limit is enforced here.
@@ -146,7 +146,7 @@ export class ObjectHost {
   }
 
   closed(ws: WebSocket, code: number, reason: string): void {
-    const c = this.#socket(ws);
+    const c = this.#sockets.get(ws);
     this.#sockets.delete(ws);
     // Completes the closing handshake (the platform leaves it to the object).
     try {
@@ -228,10 +228,6 @@ export class ObjectHost {
 
   #dispatch(task: Task): void {
     this.#instanceOf().enqueue(task);
-  }
-
-  #socket(ws: WebSocket): CfConnection | undefined {
-    return this.#sockets.get(ws);
   }
 
   #bucket(): TokenBucket {

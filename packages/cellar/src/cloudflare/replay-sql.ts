@@ -76,10 +76,6 @@ export class ReplaySql implements SqlBackend {
     return this.storage.sql.databaseSize;
   }
 
-  hasPending(): boolean {
-    return this.#pending.length > 0;
-  }
-
   /** Inside the commit's transaction: applies the kept statements for real. */
   applyPending(): void {
     for (const p of this.#pending) {

@@ -29,8 +29,6 @@ export interface WorkerdServerOptions {
   port?: number;
   compatibilityDate?: string;
   compatibilityFlags?: string[];
-  /** Module aliases for the bundle. */
-  alias?: Record<string, string>;
   /** Extra package export conditions for the bundle, tried first (this repository's tests use `["source"]` to bundle Cellar from its sources). */
   conditions?: string[];
   /** Worker environment variables. */
@@ -102,7 +100,6 @@ export async function startWorkerdServer(options: WorkerdServerOptions): Promise
     mainFields: ["module", "main"],
     conditions: [...(options.conditions ?? []), "workerd", "worker", "import", "default"],
     external: ["cloudflare:*", "node:*"],
-    alias: options.alias ?? {},
     logLevel: "silent",
   });
   const persistDir = options.persistDir ?? mkdtempSync(join(tmpdir(), "cellar-workerd-"));
