@@ -1,26 +1,13 @@
 import { StorageLimitError } from "../core/errors.js";
 import type { InstanceStore, SqlBackend, StorageRange, StoredSession } from "../core/ports.js";
 import type { AlarmRecord, KvRecord, LogRecord, WriteSet } from "../core/write-set.js";
+import { toAlarmRecord, toStoredSession, type AlarmRow as StoredAlarmRow, type SessionRow as StoredSessionRow } from "../core/stored-rows.js";
 import { SCHEMA, SCHEMA_VERSION } from "./schema.js";
 
 type Row = Record<string, SqlStorageValue>;
 
-interface AlarmRow extends Row {
-  id: string;
-  name: string;
-  payload: string;
-  scheduled_at: number;
-  due_at: number;
-  attempt: number;
-}
-
-interface SessionRow extends Row {
-  conn_id: string;
-  secret_hash: string;
-  user_id: string | null;
-  channels: string | null;
-  detached_at: number | null;
-}
+type AlarmRow = StoredAlarmRow & Row;
+type SessionRow = StoredSessionRow & Row;
 
 /** A KV write waiting in the outbox. */
 export interface OutboxRow {
@@ -88,11 +75,11 @@ export class ObjectStore implements InstanceStore {
 
   session(connectionId: string): StoredSession | undefined {
     const row = this.#one<SessionRow>("SELECT * FROM _cellar_sessions WHERE conn_id = ?", connectionId);
-    return row ? toSession(row) : undefined;
+    return row ? toStoredSession(row) : undefined;
   }
 
   sessions(): StoredSession[] {
-    return this.#all<SessionRow>("SELECT * FROM _cellar_sessions").map(toSession);
+    return this.#all<SessionRow>("SELECT * FROM _cellar_sessions").map(toStoredSession);
   }
 
   readState(scope: string): Map<string, string> {
@@ -125,12 +112,12 @@ export class ObjectStore implements InstanceStore {
   }
 
   listAlarms(): AlarmRecord[] {
-    return this.#all<AlarmRow>("SELECT * FROM _cellar_alarms ORDER BY due_at, id").map(toAlarm);
+    return this.#all<AlarmRow>("SELECT * FROM _cellar_alarms ORDER BY due_at, id").map(toAlarmRecord);
   }
 
   getAlarm(id: string): AlarmRecord | undefined {
     const row = this.#one<AlarmRow>("SELECT * FROM _cellar_alarms WHERE id = ?", id);
-    return row ? toAlarm(row) : undefined;
+    return row ? toAlarmRecord(row) : undefined;
   }
 
   sql(): SqlBackend {
@@ -153,7 +140,7 @@ export class ObjectStore implements InstanceStore {
 
   /** Due alarms (due by `now`), earliest first. */
   dueAlarms(now: number): AlarmRecord[] {
-    return this.#all<AlarmRow>("SELECT * FROM _cellar_alarms WHERE due_at <= ? ORDER BY due_at, id LIMIT 500", now).map(toAlarm);
+    return this.#all<AlarmRow>("SELECT * FROM _cellar_alarms WHERE due_at <= ? ORDER BY due_at, id LIMIT 500", now).map(toAlarmRecord);
   }
 
   nextAlarmAt(): number | undefined {
@@ -320,18 +307,4 @@ function toOutboxRow(row: OutboxSqlRow): OutboxRow {
 
 function copyBytes(bytes: Uint8Array): ArrayBuffer {
   return bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer;
-}
-
-function toAlarm(row: AlarmRow): AlarmRecord {
-  return { id: row.id, name: row.name, payload: row.payload, scheduledAt: row.scheduled_at, dueAt: row.due_at, attempt: row.attempt };
-}
-
-function toSession(row: SessionRow): StoredSession {
-  return {
-    connectionId: row.conn_id,
-    secretHash: row.secret_hash,
-    userId: row.user_id ?? undefined,
-    channels: row.channels,
-    detachedAt: row.detached_at ?? undefined,
-  };
 }

@@ -7,6 +7,7 @@ import type { StorageRange } from "../../core/ports.js";
 import { prefixEnd } from "../../core/storage-api.js";
 import type { AlarmRecord, KvRecord, LogRecord, WriteSet } from "../../core/write-set.js";
 import type { StoredSession } from "../../core/ports.js";
+import { toAlarmRecord, toStoredSession, type AlarmRow, type SessionRow } from "../../core/stored-rows.js";
 import { MIGRATIONS, SCHEMA, SCHEMA_VERSION } from "./schema.js";
 
 export type Durability = "normal" | "full";
@@ -15,15 +16,6 @@ export type Durability = "normal" | "full";
 export interface DueAlarm extends AlarmRecord {
   kind: string;
   instanceName: string;
-}
-
-interface AlarmRow {
-  id: string;
-  name: string;
-  payload: string;
-  scheduled_at: number;
-  due_at: number;
-  attempt: number;
 }
 
 /**
@@ -163,11 +155,11 @@ export class SharedDb {
 
   session(instance: number, connectionId: string): StoredSession | undefined {
     const row = this.#s.session.get(instance, connectionId) as SessionRow | undefined;
-    return row ? toSession(row) : undefined;
+    return row ? toStoredSession(row) : undefined;
   }
 
   sessions(instance: number): StoredSession[] {
-    return (this.#s.sessionsOf.all(instance) as SessionRow[]).map(toSession);
+    return (this.#s.sessionsOf.all(instance) as SessionRow[]).map(toStoredSession);
   }
 
   /** Ends a session outside any batch: its row, and its connection state if it had no user. */
@@ -339,28 +331,6 @@ interface KvRow {
 function toKvRecord(row: KvRow): KvRecord {
   const value = typeof row.value === "string" ? row.value : new Uint8Array(row.value.buffer, row.value.byteOffset, row.value.byteLength);
   return { value, expiresAt: row.expires_at, metadata: row.metadata };
-}
-
-function toAlarmRecord(row: AlarmRow): AlarmRecord {
-  return { id: row.id, name: row.name, payload: row.payload, scheduledAt: row.scheduled_at, dueAt: row.due_at, attempt: row.attempt };
-}
-
-interface SessionRow {
-  conn_id: string;
-  secret_hash: string;
-  user_id: string | null;
-  channels: string | null;
-  detached_at: number | null;
-}
-
-function toSession(row: SessionRow): StoredSession {
-  return {
-    connectionId: row.conn_id,
-    secretHash: row.secret_hash,
-    userId: row.user_id ?? undefined,
-    channels: row.channels,
-    detachedAt: row.detached_at ?? undefined,
-  };
 }
 
 function prepareAll(db: Database.Database) {
