@@ -7,6 +7,7 @@ import { hotFunctions } from "./lib/profile.js";
 import { printTable, type Row } from "./lib/report.js";
 import { parseSettings, SCENARIOS, type Settings } from "./lib/settings.js";
 import { runP1 } from "./scenarios/p1-fanout.js";
+import { runP1b } from "./scenarios/p1b-churn.js";
 import { runP2 } from "./scenarios/p2-durable-acks.js";
 import { runP3 } from "./scenarios/p3-wake.js";
 import { runP4 } from "./scenarios/p4-memory.js";
@@ -20,7 +21,7 @@ import { runP6 } from "./scenarios/p6-quiz-burst.js";
  */
 
 type Scenario = (settings: Settings) => Promise<{ rows: Row[] } & Record<string, unknown>>;
-const RUNNERS: Record<(typeof SCENARIOS)[number], Scenario> = { P1: runP1, P2: runP2, P3: runP3, P4: runP4, P5: runP5, P6: runP6 };
+const RUNNERS: Record<(typeof SCENARIOS)[number], Scenario> = { P1: runP1, P1B: runP1b, P2: runP2, P3: runP3, P4: runP4, P5: runP5, P6: runP6 };
 
 const resultsDir = fileURLToPath(new URL("./results/", import.meta.url));
 const stamp = new Date().toISOString().replace(/[:.]/g, "-");

@@ -31,6 +31,8 @@ export interface ChildOptions {
   exposeGc?: boolean;
   /** Write a V8 CPU profile of the server here when it exits. */
   cpuProfDir?: string;
+  /** The profile's sampling interval (V8's default, 1000 µs, when not given). */
+  cpuProfIntervalUs?: number;
   /** Run the server's TypeScript through tsx instead of ts-hooks.mjs (see there for why not by default). */
   tsx?: boolean;
   /**
@@ -54,6 +56,7 @@ export async function startServerChild(name: string, script: string, options: Ch
   if (options.exposeGc) execArgv.push("--expose-gc", "--no-flush-bytecode");
   // One directory per server: each thread (the module-hooks worker too) writes its own file.
   if (options.cpuProfDir) execArgv.push("--cpu-prof", `--cpu-prof-dir=${join(options.cpuProfDir, name)}`);
+  if (options.cpuProfDir && options.cpuProfIntervalUs) execArgv.push(`--cpu-prof-interval=${options.cpuProfIntervalUs}`);
   const child = fork(path, [JSON.stringify(options.config ?? {})], {
     execArgv,
     stdio: ["ignore", "pipe", "pipe", "ipc"],

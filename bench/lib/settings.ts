@@ -7,6 +7,8 @@ export interface Settings {
   warmupMs: number;
   measureMs: number;
   p1: { offeredDeliveries: number; window: number };
+  /** P1b connection churn: `cycles` open → welcome → close, `concurrency` at a time, after `warmup` unmeasured ones. */
+  p1b: { cycles: number; warmup: number; concurrency: number };
   p2: { clients: number };
   p3: {
     samples: number;
@@ -36,21 +38,24 @@ export interface Settings {
   workerd: boolean;
   /** Where workerd's data directories go (`--workerd-data`; default the OS temp directory, as the Node server's). */
   workerdData?: string;
+  /** P1 and P2 also run a Cellar server with Prometheus metrics on (`--metrics`), to price them against the same server without. */
+  metrics: boolean;
   /** How server processes start: `--profile` adds a CPU profile dir, `--tsx` runs them under tsx. */
-  child: { cpuProfDir?: string; tsx?: boolean };
+  child: { cpuProfDir?: string; cpuProfIntervalUs?: number; tsx?: boolean };
   log(line: string): void;
 }
 
-export const SCENARIOS = ["P1", "P2", "P3", "P4", "P5", "P6"] as const;
+export const SCENARIOS = ["P1", "P1B", "P2", "P3", "P4", "P5", "P6"] as const;
 
-const USAGE = `Usage: npm run bench -- [--quick] [--only=P1,P3] [--no-workerd] [--profile] [--offered=40000] [--tsx]
+const USAGE = `Usage: npm run bench -- [--quick] [--only=P1,P3] [--no-workerd] [--profile] [--offered=40000] [--tsx] [--metrics]
   --quick       short run (1 repetition, short windows, smaller N)
   --only=…      run only these scenarios (${SCENARIOS.join(", ")})
   --no-workerd  skip the Cloudflare host (workerd via Miniflare) in P1-P3
   --workerd-data=DIR  put workerd's SQLite files under DIR (e.g. /dev/shm, to take fsync out; default the OS temp dir)
-  --profile     write CPU profiles of the server processes (P1-P3, P6, and P5's restarted server) and print the hottest functions
+  --profile[=µs]  write CPU profiles (sampled every 1000 µs, or as given) of the server processes (P1-P3, P6, and P5's restarted server) and print the hottest functions
   --offered=N   P1 offered load in deliveries/s (default 40000)
-  --tsx         run the servers under tsx, as the tests do (adds keepNames overhead; see lib/ts-hooks.mjs)`;
+  --tsx         run the servers under tsx, as the tests do (adds keepNames overhead; see lib/ts-hooks.mjs)
+  --metrics     P1 and P2 also measure a Cellar server with Prometheus metrics on, against the same server without`;
 
 export function parseSettings(argv: readonly string[], profileDir: string): Settings {
   const flags = new Map<string, string>();
@@ -60,7 +65,7 @@ export function parseSettings(argv: readonly string[], profileDir: string): Sett
     flags.set(match[1]!, match[2] ?? "true");
   }
   for (const name of flags.keys()) {
-    if (!["quick", "only", "no-workerd", "workerd-data", "profile", "offered", "tsx", "help"].includes(name)) throw new Error(`Unknown option --${name}\n${USAGE}`);
+    if (!["quick", "only", "no-workerd", "workerd-data", "profile", "offered", "tsx", "metrics", "help"].includes(name)) throw new Error(`Unknown option --${name}\n${USAGE}`);
   }
   if (flags.has("help")) {
     console.log(USAGE);
@@ -78,6 +83,7 @@ export function parseSettings(argv: readonly string[], profileDir: string): Sett
     warmupMs: quick ? 500 : 1000,
     measureMs: quick ? 1000 : 2500,
     p1: { offeredDeliveries: offered, window: 1 },
+    p1b: { cycles: quick ? 200 : 500, warmup: quick ? 200 : 1000, concurrency: 10 },
     p2: { clients: 50 },
     p3: { samples: quick ? 60 : 200, rooms: 4, workerd: { rooms: quick ? 40 : 100, idleMs: 12_000 } },
     p4: { n: quick ? 2000 : 5000, reps: quick ? 1 : 2 },
@@ -86,8 +92,13 @@ export function parseSettings(argv: readonly string[], profileDir: string): Sett
     // Same size in a quick run (the target is defined at 800 participants), fewer questions.
     p6: { sessions: 20, participants: 40, questions: quick ? 2 : 5, answerWindowMs: 1000 },
     workerd: !flags.has("no-workerd"),
+    metrics: flags.has("metrics"),
     ...(flags.has("workerd-data") ? { workerdData: flags.get("workerd-data")! } : {}),
-    child: { ...(flags.has("profile") ? { cpuProfDir: profileDir } : {}), ...(flags.has("tsx") ? { tsx: true } : {}) },
+    child: {
+      ...(flags.has("profile") ? { cpuProfDir: profileDir } : {}),
+      ...(flags.has("profile") && flags.get("profile") !== "true" ? { cpuProfIntervalUs: Number(flags.get("profile")) } : {}),
+      ...(flags.has("tsx") ? { tsx: true } : {}),
+    },
     log: (line) => process.stderr.write(`  ${line}\n`),
   };
 }

@@ -24,6 +24,8 @@ const TOPOLOGIES = [
 /** Drives one server's clients, open or closed loop, and counts every frame they receive. */
 class FanoutLoad {
   received = 0;
+  /** What the clients send: `chat:send` (a logged broadcast) or `chat:volatile`. */
+  event = "chat:send";
   #closedLoop = false;
   #timer: NodeJS.Timeout | undefined;
   #seq = 0;
@@ -40,7 +42,7 @@ class FanoutLoad {
   }
 
   #send(i: number): void {
-    this.clients[i]!.send(`{"t":"emit","event":"chat:send","data":{"c":${i},"n":${this.#seq++},"text":"hello everyone, how is it going?"}}`);
+    this.clients[i]!.send(`{"t":"emit","event":"${this.event}","data":{"c":${i},"n":${this.#seq++},"text":"hello everyone, how is it going?"}}`);
   }
 
   /** Messages the open loop did not send because the server was too far behind (see `openLoop`). */
@@ -98,6 +100,8 @@ interface Run {
   saturation: Window;
   /** Messages the open loop held back because the server was > 0.5 s behind (warm-up included). */
   heldBack: number;
+  /** Cellar on Node only: the fixed load again, its broadcasts volatile (not logged for replay). */
+  volatile?: Window;
 }
 
 export async function runP1(settings: Settings): Promise<{ rows: Row[]; runs: Run[] }> {
@@ -105,6 +109,7 @@ export async function runP1(settings: Settings): Promise<{ rows: Row[]; runs: Ru
     await startServerChild("raw-ws", "raw-ws-server.ts", settings.child),
     await startServerChild("cellar", "cellar-server.ts", settings.child),
   ];
+  if (settings.metrics) servers.push(await startServerChild("cellar-metrics", "cellar-server.ts", { ...settings.child, config: { metrics: true } }));
   if (settings.workerd) servers.push(await startWorkerdChild(settings.child, settings.workerdData));
   const rows: Row[] = [];
   const runs: Run[] = [];
@@ -127,16 +132,31 @@ export async function runP1(settings: Settings): Promise<{ rows: Row[]; runs: Ru
           const fixed = await measureWindow(server, () => load.received, settings.warmupMs, settings.measureMs);
           await load.stop();
           const heldBack = load.heldBack - heldBack0;
+          let volatile: Window | undefined;
+          if (server.name === "cellar") {
+            load.event = "chat:volatile";
+            load.openLoop(messagesPerSecond, perRoom);
+            volatile = await measureWindow(server, () => load.received, settings.warmupMs, settings.measureMs);
+            await load.stop();
+            load.event = "chat:send";
+          }
           load.closedLoop(settings.p1.window);
           const saturation = await measureWindow(server, () => load.received, settings.warmupMs, settings.measureMs);
           await load.stop();
-          runs.push({ server: server.name, topology, fixed, saturation, heldBack });
+          runs.push({ server: server.name, topology, fixed, saturation, heldBack, ...(volatile ? { volatile } : {}) });
           settings.log(
             `P1 ${topology} rep ${rep + 1} ${server.name}: ${cpuPerUnit(fixed).toFixed(2)} µs/delivery at ${(perSecond(fixed) / 1000).toFixed(1)}k/s ` +
-              `(server ${(serverLoad(fixed) * 100).toFixed(0)}% CPU${cpuSplit(fixed)}${heldBack > 0 ? `; ${heldBack} messages held back` : ""}); saturation ${(perSecond(saturation) / 1000).toFixed(1)}k/s ` +
+              `(server ${(serverLoad(fixed) * 100).toFixed(0)}% CPU${cpuSplit(fixed)}${heldBack > 0 ? `; ${heldBack} messages held back` : ""}); ` +
+              (volatile ? `volatile ${cpuPerUnit(volatile).toFixed(2)} µs/delivery at ${(perSecond(volatile) / 1000).toFixed(1)}k/s; ` : "") +
+              `saturation ${(perSecond(saturation) / 1000).toFixed(1)}k/s ` +
               `(server ${(serverLoad(saturation) * 100).toFixed(0)}%, generator ${(generatorLoad(saturation) * 100).toFixed(0)}% CPU)`,
           );
         }
+      }
+      const priced = servers.find((s) => s.name === "cellar-metrics");
+      if (priced) {
+        const scrape = await priced.call<{ ms: number; bytes: number }>("scrape");
+        settings.log(`P1 ${topology} cellar-metrics: one scrape took ${scrape.ms.toFixed(1)} ms (${(scrape.bytes / 1024).toFixed(1)} KiB), ${rooms * perRoom} sockets open`);
       }
       for (const load of loads.values()) await closeClients(load.clients);
       rows.push(...topologyRows(topology, runs.filter((r) => r.topology === topology), settings));
@@ -171,7 +191,7 @@ function topologyRows(topology: string, runs: Run[], settings: Settings): Row[] 
     const load = median(cellar.map((r) => serverLoad(r.fixed)));
     const nodeShare = host === "workerd" ? median(cellar.map((r) => (r.fixed.serverCpuParts.node ?? 0) / r.fixed.serverCpuMicros)) : 0;
     const fixedConditions =
-      `${topology}, ${offered / 1000}k deliveries/s offered open loop, ${settings.reps} reps` +
+      `${topology}, ${offered / 1000}k deliveries/s offered open loop, ${host === "node" ? "logged broadcasts, " : ""}${settings.reps} reps` +
       (host === "workerd"
         ? `; workerd tree + Miniflare's node (${(nodeShare * 100).toFixed(1)}% of it), ${(load * 100).toFixed(0)}% CPU` +
           (settings.workerdData ? `, data under ${settings.workerdData}` : "")
@@ -197,7 +217,40 @@ function topologyRows(topology: string, runs: Run[], settings: Settings): Row[] 
         { name: server, values: cellar.map((r) => perSecond(r.saturation)) },
       ),
     );
+    const volatile = cellar.flatMap((r) => (r.volatile ? [r.volatile] : []));
+    if (volatile.length === raw.length) {
+      const slow = volatile.some((w) => !sustained(w)) ? "; NOT SUSTAINED" : "";
+      rows.push(
+        pairedRow(
+          { id: "P1", figure: "server CPU per delivery, volatile", host, conditions: `${topology}, ${offered / 1000}k deliveries/s offered open loop, broadcasts marked volatile, ${settings.reps} reps${slow}`, unit: "us" },
+          { name: "raw ws", values: raw.map((r) => cpuPerUnit(r.fixed)) },
+          { name: server, values: volatile.map(cpuPerUnit) },
+          target,
+        ),
+      );
+    }
   }
   // Node, workerd, for each figure: the table reads the two hosts side by side.
-  return [...rows.filter((r) => r.unit === "us"), ...rows.filter((r) => r.unit === "per-s")];
+  return [...rows.filter((r) => r.unit === "us"), ...rows.filter((r) => r.unit === "per-s"), ...metricsCostRows(topology, runs, settings)];
+}
+
+/** `--metrics`: the same Cellar server with Prometheus metrics on, against it with them off, in the same repetitions. */
+function metricsCostRows(topology: string, runs: Run[], settings: Settings): Row[] {
+  const off = runs.filter((r) => r.server === "cellar");
+  const on = runs.filter((r) => r.server === "cellar-metrics");
+  if (on.length === 0) return [];
+  const conditions = `${topology}, the Cellar server with metrics on vs off, ${settings.reps} reps`;
+  return [
+    pairedRow(
+      { id: "P1", figure: "metrics cost: server CPU per delivery", host: "node", conditions: `${conditions}, ${settings.p1.offeredDeliveries / 1000}k deliveries/s offered`, unit: "us" },
+      { name: "off", values: off.map((r) => cpuPerUnit(r.fixed)) },
+      { name: "on", values: on.map((r) => cpuPerUnit(r.fixed)) },
+      { max: 1.03, text: "≤ 1.03×" },
+    ),
+    pairedRow(
+      { id: "P1", figure: "metrics cost: deliveries/s at saturation", host: "node", conditions, unit: "per-s" },
+      { name: "off", values: off.map((r) => perSecond(r.saturation)) },
+      { name: "on", values: on.map((r) => perSecond(r.saturation)) },
+    ),
+  ];
 }

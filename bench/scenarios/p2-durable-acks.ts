@@ -65,17 +65,25 @@ export async function runP2(settings: Settings): Promise<{ rows: Row[]; runs: Ru
   const cellar = await startServerChild("cellar", "cellar-server.ts", settings.child);
   const raw = await startServerChild("raw-ws", "raw-ws-server.ts", settings.child);
   const workerd = settings.workerd ? await startWorkerdChild(settings.child, settings.workerdData) : undefined;
+  const priced = settings.metrics ? await startServerChild("cellar-metrics", "cellar-server.ts", { ...settings.child, config: { metrics: true } }) : undefined;
   const runs: Run[] = [];
   try {
     const rooms = Array.from({ length: settings.p2.clients }, (_, i) => `r${i}`);
     const cellarLoop = new RequestLoop(await openClients(rooms.map((id) => cellar.roomUrl("counter", id))));
     const rawLoop = new RequestLoop(await openClients(rooms.map((id) => raw.roomUrl("counter", id))));
     const workerdLoop = workerd ? new RequestLoop(await openClients(rooms.map((id) => workerd.roomUrl("counter", id)))) : undefined;
+    const pricedLoop = priced ? new RequestLoop(await openClients(rooms.map((id) => priced.roomUrl("counter", id)))) : undefined;
     const modes: Mode[] = [
       { name: "cellar echo", server: cellar, loop: cellarLoop, event: "echo" },
       { name: "cellar increment", server: cellar, loop: cellarLoop, event: "increment" },
       { name: "raw ws echo", server: raw, loop: rawLoop, event: "echo" },
     ];
+    if (priced && pricedLoop) {
+      modes.push(
+        { name: "cellar-metrics echo", server: priced, loop: pricedLoop, event: "echo" },
+        { name: "cellar-metrics increment", server: priced, loop: pricedLoop, event: "increment" },
+      );
+    }
     if (workerd && workerdLoop) {
       modes.push(
         { name: "workerd echo", server: workerd, loop: workerdLoop, event: "echo" },
@@ -101,13 +109,43 @@ export async function runP2(settings: Settings): Promise<{ rows: Row[]; runs: Ru
       }
     }
     const errors = cellarLoop.errors + rawLoop.errors;
-    await closeClients([...cellarLoop.clients, ...rawLoop.clients, ...(workerdLoop?.clients ?? [])]);
-    return { rows: rows(runs, settings, errors, workerdLoop?.errors ?? 0), runs };
+    await closeClients([...cellarLoop.clients, ...rawLoop.clients, ...(workerdLoop?.clients ?? []), ...(pricedLoop?.clients ?? [])]);
+    return { rows: [...rows(runs, settings, errors, workerdLoop?.errors ?? 0), ...metricsCostRows(runs, settings, pricedLoop?.errors ?? 0)], runs };
   } finally {
     await cellar.stop();
     await raw.stop();
     await workerd?.stop();
+    await priced?.stop();
   }
+}
+
+/** `--metrics`: the same Cellar server with Prometheus metrics on, against it with them off, in the same repetitions. */
+function metricsCostRows(runs: Run[], settings: Settings, errors: number): Row[] {
+  const rate = (mode: string) => runs.filter((r) => r.mode === mode).map((r) => perSecond(r.window));
+  if (rate("cellar-metrics increment").length === 0) return [];
+  const conditions = `${settings.p2.clients} clients × 1 room each, the Cellar server with metrics on vs off, ${settings.reps} reps` + (errors > 0 ? `; ${errors} ERROR FRAMES` : "");
+  const cpu = (mode: string) => runs.filter((r) => r.mode === mode).map((r) => cpuPerUnit(r.window));
+  return [
+    // CPU per round trip moves far less than round trips/s on a busy machine: it is the steadier price.
+    pairedRow(
+      { id: "P2", figure: "metrics cost: server CPU per increment", host: "node", conditions, unit: "us" },
+      { name: "off", values: cpu("cellar increment") },
+      { name: "on", values: cpu("cellar-metrics increment") },
+      { max: 1.03, text: "≤ 1.03×" },
+    ),
+    pairedRow(
+      { id: "P2", figure: "metrics cost: durable increment round trips/s", host: "node", conditions, unit: "per-s" },
+      { name: "off", values: rate("cellar increment") },
+      { name: "on", values: rate("cellar-metrics increment") },
+      { min: 0.97, text: "≥ 0.97×" },
+    ),
+    pairedRow(
+      { id: "P2", figure: "metrics cost: echo round trips/s", host: "node", conditions, unit: "per-s" },
+      { name: "off", values: rate("cellar echo") },
+      { name: "on", values: rate("cellar-metrics echo") },
+      { min: 0.97, text: "≥ 0.97×" },
+    ),
+  ];
 }
 
 function rows(runs: Run[], settings: Settings, errors: number, workerdErrors: number): Row[] {

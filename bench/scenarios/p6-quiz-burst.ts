@@ -1,5 +1,6 @@
+import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { loadavg } from "node:os";
+import { cpus, loadavg } from "node:os";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
 import type { WebSocket } from "ws";
@@ -135,6 +136,8 @@ interface Question {
 
 interface Rep {
   questions: Question[];
+  /** Run while another process kept one core busy (`startBurner`). */
+  burner: boolean;
   /** 1-minute load average when the rep started and ended: other work on the machine shows in the tails. */
   loadAverage: [number, number];
 }
@@ -149,15 +152,24 @@ export async function runP6(settings: Settings): Promise<{ rows: Row[]; reps: Re
     // reveals, next, end) runs hot before the first measured rep, as on a server that has been up.
     const warmup = await runRep(server, settings, "warmup", 1);
     settings.log(`P6 warm-up (1 question, not counted): answer→ack p99 ${ms(percentile(warmup.questions[0]!.answerUs, 99))}, reveal→last participant max ${ms(Math.max(...warmup.questions[0]!.revealUs))}`);
-    for (let rep = 0; rep < settings.reps; rep++) {
-      const r = await runRep(server, settings, `${rep}`, settings.p6.questions);
+    // The same repetitions again while another process keeps one core busy: the bars must
+    // hold with the server and the generator sharing the other core with it.
+    for (let run = 0; run < 2 * settings.reps; run++) {
+      const rep = run % settings.reps;
+      const burner = run >= settings.reps ? await startBurner() : undefined;
+      let r: Rep;
+      try {
+        r = { ...(await runRep(server, settings, `${run}`, settings.p6.questions)), burner: burner !== undefined };
+      } finally {
+        await burner?.stop();
+      }
       reps.push(r);
       const answers = r.questions.flatMap((q) => q.answerUs);
       const reveals = r.questions.flatMap((q) => q.revealUs);
       const refused = r.questions.reduce((n, q) => n + Object.values(q.refused).reduce((a, b) => a + b, 0) + q.unanswered, 0);
       const wrong = r.questions.reduce((n, q) => n + q.revealsMissing + q.revealsWrong, 0);
       settings.log(
-        `P6 rep ${rep + 1}: answer→ack p50 ${ms(percentile(answers, 50))} p99 ${ms(percentile(answers, 99))} max ${ms(Math.max(...answers))}; ` +
+        `P6 rep ${rep + 1}${r.burner ? " (one core busy)" : ""}: answer→ack p50 ${ms(percentile(answers, 50))} p99 ${ms(percentile(answers, 99))} max ${ms(Math.max(...answers))}; ` +
           `reveal→last participant p50 ${ms(percentile(reveals, 50))} p99 ${ms(percentile(reveals, 99))} max ${ms(Math.max(...reveals))}; ` +
           `per question answer p99 / reveal max: ${r.questions.map((q) => `${ms(percentile(q.answerUs, 99))} / ${ms(Math.max(...q.revealUs))}`).join(", ")}; ` +
           `server CPU ${cpuPerAnswer([r]).toFixed(0)} µs/answer, ${cpuPerReveal([r]).toFixed(0)} µs/session reveal; ` +
@@ -205,7 +217,23 @@ const WINE = {
   ],
 };
 
-async function runRep(server: ServerChild, settings: Settings, label: string, questionCount: number): Promise<Rep> {
+/** Another process spinning on one core, until `stop`. */
+async function startBurner(): Promise<{ stop(): Promise<void> }> {
+  const child = spawn(process.execPath, ["-e", "for (;;) {}"], { stdio: "ignore" });
+  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+  await new Promise<void>((resolve, reject) => {
+    child.once("spawn", () => resolve());
+    child.once("error", reject);
+  });
+  return {
+    async stop() {
+      child.kill("SIGKILL");
+      await exited;
+    },
+  };
+}
+
+async function runRep(server: ServerChild, settings: Settings, label: string, questionCount: number): Promise<Omit<Rep, "burner">> {
   const { sessions: sessionCount, participants: perSession, answerWindowMs } = settings.p6;
   if (questionCount < 1 || questionCount > WINE.questions.length) throw new Error(`P6: 1 to ${WINE.questions.length} questions (one wine)`);
   const loadAtStart = Number(loadavg()[0]!.toFixed(2));
@@ -332,7 +360,9 @@ async function playQuestion(server: ServerChild, sessions: Session[], questionId
 /** µs on the monotonic clock that V8's CPU profiles use, in any process. */
 const monotonicUs = () => Number(process.hrtime.bigint() / 1000n);
 
-function rows(reps: Rep[], settings: Settings): Row[] {
+function rows(all: Rep[], settings: Settings): Row[] {
+  const reps = all.filter((r) => !r.burner);
+  const busy = all.filter((r) => r.burner);
   const { sessions, participants, questions, answerWindowMs } = settings.p6;
   const clients = sessions * participants;
   const lateness = percentile(reps.flatMap((r) => r.questions.flatMap((q) => q.latenessMs)), 99);
@@ -346,7 +376,7 @@ function rows(reps: Rep[], settings: Settings): Row[] {
   const info = (figure: string, values: number[], conditionsText = "same runs") => infoRow({ id: "P6", figure, conditions: conditionsText, unit: "us" }, arena(values));
   const answers = (r: Rep) => r.questions.flatMap((q) => q.answerUs);
   const reveals = (r: Rep) => r.questions.flatMap((q) => q.revealUs);
-  const failures = reps.map((r) =>
+  const failures = all.map((r) =>
     r.questions.reduce((n, q) => n + sum(Object.values(q.refused)) + q.unanswered + q.revealsMissing + q.revealsWrong, 0),
   );
   return [
@@ -361,11 +391,19 @@ function rows(reps: Rep[], settings: Settings): Row[] {
     info("reveal→last participant p50", reps.map((r) => percentile(reveals(r), 50))),
     info("server CPU per answer", reps.map((r) => cpuPerAnswer([r])), "server process CPU over the answer windows (timer ticks included) / answers"),
     info("server CPU per session reveal", reps.map((r) => cpuPerReveal([r])), `scoring ${participants} answers, writing them, ${participants + 1} frames`),
+    budget(
+      "answer→ack p99, one core busy",
+      busy.map((r) => percentile(answers(r), 99)),
+      ANSWER_BUDGET_US,
+      `the same while another process spins on one core (of ${cpus().length}); ${busy.length} reps; generator ${pct(generatorLoad(busy))} CPU`,
+    ),
+    budget("reveal→last participant p99, one core busy", busy.map((r) => percentile(reveals(r), 99)), REVEAL_BUDGET_US, "same runs"),
+    info("server CPU per answer / per session reveal, one core busy", busy.map((r) => cpuPerAnswer([r])), `per reveal: ${(median(busy.map((r) => cpuPerReveal([r]))) / 1000).toFixed(2)} ms`),
     zeroRow(
       {
         id: "P6",
         figure: "answers refused or unanswered; reveals missing or without the participant's answer",
-        conditions: `total over ${reps.length} reps`,
+        conditions: `total over ${all.length} reps`,
         unit: "count",
       },
       arena(failures),

@@ -2,10 +2,17 @@ import { defineRoom } from "cellar";
 
 /** The room kinds the benchmark's Cellar server serves, one per scenario. */
 
-/** P1: every message is broadcast to every member, sender included. */
-export const chat = defineRoom({ name: "chat", state: {} }).on("chat:send", (ctx, data) => {
-  ctx.emit.broadcast("chat:message", data);
-});
+/**
+ * P1: every message is broadcast to every member, sender included: `chat:send` as a logged
+ * frame (numbered, in the replay log), `chat:volatile` as a volatile one (no replay).
+ */
+export const chat = defineRoom({ name: "chat", state: {} })
+  .on("chat:send", (ctx, data) => {
+    ctx.emit.broadcast("chat:message", data);
+  })
+  .on("chat:volatile", (ctx, data) => {
+    ctx.emit.broadcast("chat:message", data, { volatile: true });
+  });
 
 /** P2: `increment` writes a persisted key (acked after commit); `echo` writes nothing. */
 export const counter = defineRoom({ name: "counter", state: { count: 0 }, persistedKeys: ["count"] })

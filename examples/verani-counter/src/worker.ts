@@ -1,13 +1,19 @@
 /**
- * The same room on Cloudflare Durable Objects. For now `createActorHandler` returns Cellar's
- * room definition on Cloudflare too, and every room shares Cellar's one Durable Object class
- * (see docs/verani.md): this entry and wrangler.jsonc are what changes from a Verani Worker.
+ * Verani's counter on Cloudflare, written as a Verani Worker: the room's Durable Object class
+ * is exported under the name wrangler.jsonc binds, and the Worker forwards upgrades to one
+ * instance of it. Only the import lines differ from Verani (room.ts imports "cellar/verani").
  */
-import { createWorker } from "cellar/cloudflare";
 import { CounterActor } from "./room.js";
 
-const cellar = createWorker({ rooms: [CounterActor] });
+export { CounterActor };
 
-/** The Durable Object class every room instance runs in (wrangler.jsonc binds it). */
-export const CellarRooms = cellar.RoomObject;
-export default { fetch: cellar.fetch };
+export default {
+  async fetch(request: Request): Promise<Response> {
+    const url = new URL(request.url);
+    if (url.pathname.startsWith("/ws/counter")) {
+      // Every client shares one counter: the instance named "counter".
+      return CounterActor.get("counter").fetch(request);
+    }
+    return new Response("Not Found", { status: 404 });
+  },
+};

@@ -3,3 +3,4 @@
  */
 export { createWorker } from "./worker.js";
 export type { CellarWorker, WorkerApp, WorkerOptions } from "./worker.js";
+export type { RoomObjectClass } from "./room-object.js";

@@ -125,7 +125,7 @@ export class ObjectHost {
         resolve: (value) => resolve({ ok: true, value }),
         reject: (error) => {
           const { code, message } = toClientError(error, "INTERNAL_ERROR", `Action "${action}" failed`);
-          if (code === "INTERNAL_ERROR") this.#o.log.error({ err: error, room: kind, id, action }, "room action failed");
+          if (code === "INTERNAL_ERROR") this.#o.log.error({ err: error, room: kind, instance: id, action }, "room action failed");
           resolve({ ok: false, code, message });
         },
       });
@@ -138,7 +138,7 @@ export class ObjectHost {
     if (typeof data !== "string") return takeBinaryFrame(this.#intake, c);
     // The platform takes frames up to 32 MiB; the room's own limit is enforced here.
     if (data.length > this.#o.maxPayloadBytes || (data.length * 3 > this.#o.maxPayloadBytes && new TextEncoder().encode(data).length > this.#o.maxPayloadBytes)) {
-      this.#intake.refused("bad");
+      this.#intake.refused("PAYLOAD_TOO_LARGE");
       c.port.close(CLOSE_CODES.MESSAGE_TOO_BIG, "MESSAGE_TOO_BIG");
       return;
     }

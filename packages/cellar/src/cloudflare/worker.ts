@@ -1,12 +1,12 @@
-import { DurableObject } from "cloudflare:workers";
 import type { RoomAccess } from "../core/define-room.js";
 import { CellarError, cellarError } from "../core/errors.js";
 import { resolveHostOptions, optionChecks, type HostOptions } from "../core/host-options.js";
 import { createKvNamespace } from "../core/kv-api.js";
 import type { Logger } from "../core/ports.js";
-import { originAllowed, REMOTE_ADDRESS_HEADER, Router, validInstanceId } from "../core/router.js";
+import { instanceFor, originAllowed, Router, validInstanceId } from "../core/router.js";
 import { WorkersKv } from "./kv.js";
-import { ID_HEADER, KIND_HEADER, ObjectHost, type CallResult, type ObjectOptions } from "./object-host.js";
+import type { CallResult, ObjectOptions } from "./object-host.js";
+import { consoleLogger, isLogLevel, LOG_LEVELS, roomObjectClass, upgradeFor, type LogLevel, type RoomObjectClass } from "./room-object.js";
 
 /** Anything with a fetch handler: a Hono app, or `{ fetch }`. */
 export interface WorkerApp {
@@ -21,7 +21,7 @@ export interface WorkerOptions extends HostOptions {
   /** Where Cellar's log lines go (default: JSON lines on the console, at `logLevel`). */
   logger?: Logger;
   /** "error", "warn" (default), "info", "debug" or "silent". */
-  logLevel?: "error" | "warn" | "info" | "debug" | "silent";
+  logLevel?: LogLevel;
 }
 
 /** What `createWorker` gives: the Worker's fetch handler and the Durable Object class to export. */
@@ -36,7 +36,7 @@ export interface CellarWorker {
   /** The Worker's fetch handler: `export default { fetch: cellar.fetch }`. */
   fetch(request: Request, env: Record<string, unknown>, ctx: ExecutionContext): Promise<Response>;
   /** The Durable Object class every room instance runs in: export it under the class_name of wrangler.jsonc. */
-  RoomObject: new (ctx: DurableObjectState, env: any) => DurableObject;
+  RoomObject: RoomObjectClass;
 }
 
 /**
@@ -59,43 +59,11 @@ export function createWorker(options: WorkerOptions): CellarWorker {
   const app = options.app;
   if (app !== undefined && typeof app?.fetch !== "function") fail("app", "a Hono app (or any object with fetch)");
   const level = options.logLevel ?? "warn";
-  if (!(level in LEVELS)) fail("logLevel", `one of ${Object.keys(LEVELS).join(", ")}`);
-  const objectOptions: ObjectOptions = { ...shared, log: options.logger ?? consoleLogger(LEVELS[level]) };
+  if (!isLogLevel(level)) fail("logLevel", `one of ${LOG_LEVELS}`);
+  const objectOptions: ObjectOptions = { ...shared, log: options.logger ?? consoleLogger(level) };
   const router = new Router(shared.rooms);
 
-  class RoomObject extends DurableObject {
-    readonly #host: ObjectHost;
-
-    constructor(ctx: DurableObjectState, env: any) {
-      super(ctx, env);
-      this.#host = new ObjectHost(ctx, env, objectOptions, router);
-    }
-
-    override fetch(request: Request): Promise<Response> {
-      return this.#host.fetch(request);
-    }
-
-    override webSocketMessage(ws: WebSocket, message: string | ArrayBuffer): void {
-      this.#host.message(ws, message);
-    }
-
-    override webSocketClose(ws: WebSocket, code: number, reason: string): void {
-      this.#host.closed(ws, code, reason);
-    }
-
-    override webSocketError(ws: WebSocket): void {
-      this.#host.closed(ws, 1006, "");
-    }
-
-    override alarm(): Promise<void> {
-      return this.#host.alarm();
-    }
-
-    /** RPC from the Worker: runs a room action (see `rooms(env).call`). */
-    cellarCall(kind: string, id: string, action: string, args: unknown): Promise<CallResult> {
-      return this.#host.call(kind, id, action, args);
-    }
-  }
+  const RoomObject = roomObjectClass(objectOptions, router);
 
   const stubOf = (env: Record<string, unknown>, kind: string, id: string) => {
     const namespace = env[binding] as DurableObjectNamespace | undefined;
@@ -136,26 +104,14 @@ export function createWorker(options: WorkerOptions): CellarWorker {
       if (!originAllowed(request.headers.get("origin"), url.host, shared.allowedOrigins)) {
         return Response.json({ code: "ORIGIN_NOT_ALLOWED" }, { status: 403 });
       }
-      const headers = new Headers(request.headers);
-      headers.set(KIND_HEADER, route.def.name);
-      headers.set(ID_HEADER, route.id);
-      headers.delete(REMOTE_ADDRESS_HEADER);
-      const address = request.headers.get("cf-connecting-ip");
-      if (address) headers.set(REMOTE_ADDRESS_HEADER, address);
-      return stubOf(env, route.def.name, route.id).fetch(new Request(request, { headers }));
+      const picked = await instanceFor(route, request);
+      if (!("id" in picked)) {
+        if (picked.error !== undefined) objectOptions.log.error({ err: picked.error, room: route.def.name }, "route failed");
+        return Response.json({ code: picked.code }, { status: picked.status });
+      }
+      const admitted = upgradeFor(request, route.def.name, picked.id, shared.allowedOrigins);
+      if (admitted instanceof Response) return admitted;
+      return stubOf(env, route.def.name, picked.id).fetch(admitted);
     },
   };
-}
-
-const LEVELS = { silent: 0, error: 1, warn: 2, info: 3, debug: 4 } as const;
-
-/** Log lines as JSON on the console (Workers Logs and `wrangler tail` show them). */
-function consoleLogger(threshold: number): Logger {
-  const line = (level: keyof typeof LEVELS) => (fields: object, message: string) => {
-    if (LEVELS[level] > threshold) return;
-    const { err, ...rest } = fields as { err?: unknown };
-    const error = err instanceof Error ? { type: err.name, message: err.message, stack: err.stack } : err;
-    console.log(JSON.stringify({ level, msg: message, ...rest, ...(error === undefined ? {} : { err: error }) }));
-  };
-  return { error: line("error"), warn: line("warn"), info: line("info"), debug: line("debug") };
 }

@@ -82,9 +82,18 @@ export interface RoomOptions<S extends object, C extends object> {
   hibernateAfterMs?: number;
   /**
    * Another path clients may connect at, with `:id` for the instance id: "/game/:id". A path
-   * without `:id` ("/ws") serves one instance, named `"default"`.
+   * without `:id` ("/ws") serves one instance, named `"default"`, unless `route` names it.
    */
   websocketPath?: string;
+  /**
+   * For a `websocketPath` without `:id`: the instance an upgrade there is for, read from the
+   * request (one instance per user, say). Throwing a `CellarError` refuses the upgrade with
+   * its code (`UNAUTHORIZED` 401, `FORBIDDEN` 403, others 400).
+   *
+   * @example
+   * route: (request) => new URL(request.url).searchParams.get("userId") ?? "guest",
+   */
+  route?(request: Request): Awaitable<string>;
 }
 
 export interface ConnectionOptions<C extends object> {
@@ -113,6 +122,13 @@ export interface RoomAccess {
   /** A KV namespace for code outside rooms; its writes commit at once. */
   kv(name: string): KvNamespace;
 }
+
+/**
+ * Internal: where a handler's `ctx` keeps the host's `RoomAccess` for cellar/verani, whose
+ * rooms deliver to one another (after their commits). Not part of the public context: a
+ * handler awaiting another room could wait on a room that waits on it.
+ */
+export const ROOM_ACCESS: unique symbol = Symbol.for("cellar.roomAccess") as never;
 
 /** Internal: a registered handler. */
 export interface HandlerEntry {
@@ -148,6 +164,9 @@ export class RoomDefinition<S extends object = Record<string, unknown>, C extend
     const path = options.websocketPath;
     if (path !== undefined && !(typeof path === "string" && path.startsWith("/"))) {
       throw cellarError("INVALID_OPTION", `defineRoom "${options.name}": websocketPath must be a string starting with "/"`);
+    }
+    if (options.route !== undefined && (typeof options.route !== "function" || path === undefined || path.includes(":id"))) {
+      throw cellarError("INVALID_OPTION", `defineRoom "${options.name}": route must be a function, with a websocketPath without ":id"`);
     }
   }
 

@@ -30,12 +30,18 @@ export const ERROR_CODES = {
   PERSIST_ERROR: { description: "A state value cannot be stored (function, symbol, class instance) or stored data is corrupt." },
   STORAGE_LIMIT: { description: "A storage limit was exceeded; `limit` names which one." },
   SQL_ERROR: { description: "An SQL statement failed (syntax, constraint, or a statement `sql.exec` does not allow)." },
-  INVALID_ARGUMENT: { description: "A storage, schedule or KV call got an argument of the wrong type or range." },
+  INVALID_ARGUMENT: { description: "A storage, schedule, KV or backup call, or a `cellar` command, got an argument of the wrong type or range." },
   // Lifecycle.
   SESSION_REPLACED: { description: "Another connection resumed this session (the same client, reconnected); this socket is closed.", closeCode: 4409 },
   SHUTTING_DOWN: { description: "The server is shutting down; the request was not processed.", closeCode: 1012 },
   INTERNAL_ERROR: { description: "An unexpected server error; details are in the server log.", closeCode: 1011 },
   INVALID_OPTION: { description: "An option passed to `createServer`, `defineRoom` or the client is invalid." },
+  // Backups (`server.backup`, `cellar backup`, `cellar restore`).
+  BACKUP_IN_PROGRESS: { description: "A backup of this server is already running; one runs at a time." },
+  BACKUP_FAILED: { description: "The backup could not be completed; nothing was left at its destination." },
+  BACKUP_INVALID: { description: "The directory to restore is not a complete Cellar backup, or a file in it fails its integrity check." },
+  DIRECTORY_NOT_EMPTY: { description: "A backup's destination, or a restore's data directory (without `--force`), exists and is not empty." },
+  DATA_DIR_IN_USE: { description: "A server runs on the data directory (a restore onto it), or holds it without an admin socket to ask (a backup)." },
   // Client side.
   TIMEOUT: { description: "A request got no answer within its `timeoutMs` (client)." },
   CONNECTION_CLOSED: { description: "The connection closed before the request was answered (client)." },

@@ -1,5 +1,5 @@
 import { connectionInfo, encodeChannels, type ConnectionPhase, type ConnectionRecord } from "./connection.js";
-import type { RoomDefinition, RoomInfo } from "./define-room.js";
+import type { RoomAccess, RoomDefinition, RoomInfo } from "./define-room.js";
 import { deliver, type Sequencer } from "./emitter.js";
 import { CLOSE_CODES } from "./error-codes.js";
 import { constantTimeEqual, randomToken, sha256 } from "./ids.js";
@@ -8,7 +8,7 @@ import { Invocation, type InvocationHost } from "./invocation.js";
 import { checkValueSize, type StorageLimits } from "./limits.js";
 import type { LogThrottle } from "./log-throttle.js";
 import { OutputGate, type Batch, type BatchEntry } from "./output-gate.js";
-import type { InstanceStore, KvStore, Logger, StoredSession } from "./ports.js";
+import { REQUEST_ID_HEADER, type ConnectOutcome, type InstanceStore, type KvStore, type Logger, type RoomObserver, type StoredSession } from "./ports.js";
 import { ackFrame, errorFrame, welcomeFrame, type ResumeRequest } from "./protocol.js";
 import { toAlarm } from "./schedule-api.js";
 import { validate } from "./schema.js";
@@ -22,6 +22,12 @@ import { overlayAlarm, WriteSet, type AlarmRecord } from "./write-set.js";
 
 /** Retries of a failing `onAlarm` before the alarm is dropped (with an error log). */
 export const MAX_ALARM_ATTEMPTS = 6;
+
+/** What a handler that changed no state hands the output gate (never written to). */
+const NO_STATE_CHANGES: Map<StateTracker<any>, Map<string, string>> = new Map();
+
+/** The batch entry of work that sends nothing either way. */
+const NOTHING_TO_SEND: BatchEntry = { deliver() {}, fail() {} };
 
 /** A connection that closed while it was being opened: nothing to refuse, nothing to log. */
 const GONE = new Error("connection closed during its handshake");
@@ -43,10 +49,22 @@ export interface InstanceEnv {
   readonly limits: StorageLimits;
   readonly log: Logger;
   readonly throttle: LogThrottle;
+  /** Other rooms of the host, for cellar/verani's rooms (see `ROOM_ACCESS`); absent on hosts that give none. */
+  readonly rooms?: RoomAccess | undefined;
+  /** Counts events and connects (metrics); absent when the host counts nothing. */
+  readonly observer?: RoomObserver | undefined;
   /** True when this process hibernated the instance before: run `onHibernationRestore`. */
   readonly restoring: boolean;
   /** How long a session whose socket went away may resume; 0 turns resume (and the replay log) off. */
   readonly resumeWindowMs: number;
+  /**
+   * The platform's synchronous SHA-256 (base64url, as `sha256`), where it has one: a resume
+   * secret is hashed on every new session and every resume, and Web Crypto's digest is a
+   * round trip to a worker thread (~35 µs of CPU on Node against ~3 µs for `node:crypto`).
+   */
+  readonly hashSecret?: ((secret: string) => string) | undefined;
+  /** The host's source of secrets (as `randomToken()`), where it has a cheaper one than a CSPRNG call per token. */
+  readonly randomToken?: (() => string) | undefined;
   now(): number;
   newId(): string;
   /** The instance's connections, kept by the host (they outlive the instance). */
@@ -66,8 +84,16 @@ export interface InstanceEnv {
   broken(instance: RoomInstance, error: unknown): void;
 }
 
+/**
+ * The upgrade request as a host hands it to the room: the Web `Request`, or, for a room kind
+ * without `authenticate` (the one hook that reads it), only the request's id for log lines.
+ * Making a Web `Request` from Node's own costs more than the rest of Cellar's part of a
+ * connect, so the Node host makes one only for the rooms that read it.
+ */
+export type UpgradeRequest = Request | { readonly requestId: string | undefined };
+
 export type Task =
-  | { type: "connect"; connection: ConnectionRecord; request: Request; params: Record<string, unknown>; resume?: ResumeRequest }
+  | { type: "connect"; connection: ConnectionRecord; request: UpgradeRequest; params: Record<string, unknown>; resume?: ResumeRequest }
   | { type: "event"; connection: ConnectionRecord; event: string; data: unknown; id: number | undefined }
   /** `ended`: the session ends with the socket (no resume will come). */
   | { type: "disconnect"; connection: ConnectionRecord; code: number; reason: string; ended: boolean }
@@ -145,6 +171,9 @@ export class RoomInstance implements InvocationHost {
   get kvStore(): KvStore {
     return this.env.kvStore;
   }
+  get rooms(): RoomAccess | undefined {
+    return this.env.rooms;
+  }
   now(): number {
     return this.env.now();
   }
@@ -187,7 +216,7 @@ export class RoomInstance implements InvocationHost {
           await this.#run(task);
         } catch (error) {
           // #run handles every failure it expects; this is a bug in Cellar, not in the room.
-          this.env.log.error({ err: error, room: this.env.kind, id: this.env.id }, "room task failed unexpectedly");
+          this.env.log.error({ err: error, room: this.env.kind, instance: this.env.id }, "room task failed unexpectedly");
         }
         // A commit skipped while this task held an SQL savepoint is due now.
         if (this.gate.wantsCommit()) this.env.requestCommit(this);
@@ -284,13 +313,19 @@ export class RoomInstance implements InvocationHost {
       // Listed after the run: onConnect creates the connection's tracker while it runs.
       // Every tracker encodes before any records its flush, so an unstorable value in one
       // leaves all of them as they were.
+      // (Indexed loops, and no Map unless something changed: this runs after every event.)
       const trackers = this.#states.trackersFor(inv.connection);
-      const encoded = trackers.map(([scope, tracker]) => [scope, tracker, tracker.encodeTouched()] as const);
-      for (const [, , entries] of encoded) for (const [key, text] of entries) checkValueSize(key, text, this.env.limits);
-      const changes = new Map<StateTracker<any>, Map<string, string>>();
-      for (const [scope, tracker, entries] of encoded) {
+      const encoded = trackers.map(([, tracker]) => tracker.encodeTouched());
+      for (const entries of encoded) {
+        if (entries.size > 0) for (const [key, text] of entries) checkValueSize(key, text, this.env.limits);
+      }
+      let changes = NO_STATE_CHANGES;
+      for (let i = 0; i < trackers.length; i++) {
+        const [scope, tracker] = trackers[i]!;
+        const entries = encoded[i]!;
         tracker.acceptFlush(entries);
         if (entries.size === 0) continue;
+        if (changes === NO_STATE_CHANGES) changes = new Map();
         changes.set(tracker, entries);
         for (const [key, text] of entries) inv.scope.writes.setState(scope, key, text);
       }
@@ -306,7 +341,7 @@ export class RoomInstance implements InvocationHost {
       try {
         inv.scope.discard(this.storageEnv.sqlBackend);
       } catch (rollbackError) {
-        this.env.log.error({ err: rollbackError }, "SQL rollback of a failed handler failed");
+        this.env.log.error({ err: rollbackError, room: this.env.kind, instance: this.env.id }, "SQL rollback of a failed handler failed");
       }
       return { ok: false, error };
     } finally {
@@ -322,6 +357,10 @@ export class RoomInstance implements InvocationHost {
 
   async #onEvent(connection: ConnectionRecord, event: string, data: unknown, id: number | undefined): Promise<void> {
     if (connection.phase !== "open") return; // refused or gone: nobody to answer
+    // The clock is read only when something will use it: metrics, or debug lines.
+    const debug = this.env.log.isLevelEnabled?.("debug") ?? true;
+    const timed = this.env.observer !== undefined || debug;
+    const startedAt = timed ? performance.now() : 0;
     const entry = this.env.def.handlerFor(event);
     const inv = new Invocation(this, connection, { event });
     const outcome: Outcome = entry
@@ -334,11 +373,14 @@ export class RoomInstance implements InvocationHost {
       : { ok: false, error: cellarError("UNKNOWN_EVENT", `No handler for "${event}"`) };
     const context = id === undefined ? { event } : { id };
     if (!outcome.ok) {
-      this.#failures.handler(outcome.error, event);
-      const frame = errorFrame(toClientError(outcome.error, "HANDLER_ERROR", `The handler of "${event}" failed`), context);
+      this.#failures.handler(outcome.error, event, { conn: connection.id, frameId: id });
+      const clientError = toClientError(outcome.error, "HANDLER_ERROR", `The handler of "${event}" failed`);
+      if (timed) this.#handled(connection, event, id, clientError.code, startedAt, debug);
+      const frame = errorFrame(clientError, context);
       this.gate.add({ deliver: () => connection.send(frame), fail: () => connection.send(frame) });
       return;
     }
+    if (timed) this.#handled(connection, event, id, undefined, startedAt, debug);
     if (typeof outcome.value === "string") {
       // The ack goes before any close the handler asked for, so the sender still hears it.
       const close = inv.outbox.findIndex((item) => item.kind === "close");
@@ -350,13 +392,27 @@ export class RoomInstance implements InvocationHost {
     });
   }
 
-  async #onConnect(connection: ConnectionRecord, request: Request, params: Record<string, unknown>, resume: ResumeRequest | undefined): Promise<void> {
+  /**
+   * A client event's handler ended (before its commit: a commit that fails is counted as
+   * a commit failure). `seq` is the room's sequence number after it: the number of the last
+   * frame it emitted, if it emitted any, so its log line leads to the frames clients got.
+   */
+  #handled(connection: ConnectionRecord, event: string, id: number | undefined, error: string | undefined, startedAt: number, debug: boolean): void {
+    const ms = performance.now() - startedAt;
+    this.env.observer?.event(error, ms);
+    if (!debug) return;
+    const fields = { room: this.env.kind, instance: this.env.id, conn: connection.id, event, frameId: id, seq: this.#seq, ms, error };
+    this.env.log.debug(fields, "event handled");
+  }
+
+  async #onConnect(connection: ConnectionRecord, request: UpgradeRequest, params: Record<string, unknown>, resume: ResumeRequest | undefined): Promise<void> {
     if (connection.phase !== "connecting") return;
     const { def } = this.env;
     let match = resume && this.sequencer ? await this.#findSession(resume) : undefined;
     // A new session's secret, made before the hooks run so that nothing awaits after them.
-    const secret = this.sequencer ? randomToken() : undefined;
-    const freshHash = secret === undefined ? "" : await sha256(secret);
+    const secret = this.sequencer ? (this.env.randomToken ?? randomToken)() : undefined;
+    // (No await for a host's synchronous hash: a connect is a few microtasks shorter.)
+    const freshHash = secret === undefined ? "" : this.env.hashSecret ? this.env.hashSecret(secret) : await sha256(secret);
     if (connection.phase !== "connecting") return;
     // Frames up to here are replayed (if addressed to this session) or not for it.
     const seqAtOpen = this.#seq;
@@ -366,7 +422,7 @@ export class RoomInstance implements InvocationHost {
       if (def.options.authenticate) {
         let meta: unknown;
         try {
-          meta = await def.options.authenticate.call(def.options, request, ctx as any);
+          meta = await def.options.authenticate.call(def.options, webRequest(request), ctx as any);
         } catch (error) {
           throw hookError("authenticate", error);
         }
@@ -422,10 +478,13 @@ export class RoomInstance implements InvocationHost {
       this.#states.dropConnection(connection, this.env.connections(), undefined, (tracker) => this.gate.holds(tracker));
       if ((connection.phase as ConnectionPhase) === "closed" || outcome.error === GONE) return;
       connection.phase = "connecting";
-      this.#failures.logged(outcome.error, "connection refused", "onConnect");
+      this.#failures.logged(outcome.error, "connection refused", "onConnect", { conn: connection.id, req: upgradeId(request) });
+      this.env.observer?.connected("refused");
       refuse(connection, outcome.error);
       return;
     }
+    const opened: ConnectOutcome = match ? "resumed" : resume ? "resynced" : "new";
+    const req = upgradeId(request);
     let welcome = welcomeFrame(connection.id, false);
     if (this.sequencer) {
       if (resumed) this.env.forgetSession(resumed);
@@ -439,8 +498,14 @@ export class RoomInstance implements InvocationHost {
         if (match) this.#deliverResumed(connection, resume!, seqAtOpen);
         else connection.send(welcome);
         deliver(inv.outbox);
+        this.env.observer?.connected(opened);
+        const fields = { room: this.env.kind, instance: this.env.id, conn: connection.id, req, outcome: opened, seq: seqAtOpen };
+        this.env.log.debug(fields, "connection opened");
       },
-      fail: (error) => refuse(connection, commitFailure(error)),
+      fail: (error) => {
+        this.env.observer?.connected("refused");
+        refuse(connection, commitFailure(error));
+      },
     });
   }
 
@@ -483,18 +548,25 @@ export class RoomInstance implements InvocationHost {
     const id = resume.token.slice(0, dot);
     if (!this.#sessionRecord(id)) return undefined;
     const stored = await this.env.store.session(id);
-    if (!stored || !constantTimeEqual(await sha256(resume.token.slice(dot + 1)), stored.secretHash)) return undefined;
+    if (!stored || !constantTimeEqual(await this.#hash(resume.token.slice(dot + 1)), stored.secretHash)) return undefined;
     if (resume.lastSeq < this.env.store.logHead().floor || resume.lastSeq > this.#seq) return undefined;
     return { stored };
   }
 
+  /** A secret's stored form: the host's synchronous hash when it has one (no await, no worker thread). */
+  #hash(secret: string): string | Promise<string> {
+    return this.env.hashSecret ? this.env.hashSecret(secret) : sha256(secret);
+  }
+
   async #onDisconnect(connection: ConnectionRecord, code: number, reason: string, ended: boolean): Promise<void> {
     const hook = this.env.def.options.onDisconnect;
+    if (!hook && !this.env.def.options.connection) return this.#dropSession(connection, code, ended);
     // After a hibernation the closing connection's state is not loaded yet (it is closed).
     await this.#states.loadConnection(connection);
     const inv = new Invocation(this, connection, { code, reason });
     const outcome = await this.#invoke(inv, (ctx) => hook?.call(this.env.def.options, ctx as any), "onDisconnect");
-    if (!outcome.ok) this.#failures.logged(outcome.error, "onDisconnect failed", "onDisconnect");
+    if (!outcome.ok) this.#failures.logged(outcome.error, "onDisconnect failed", "onDisconnect", { conn: connection.id });
+    this.env.log.debug({ room: this.env.kind, instance: this.env.id, conn: connection.id, code, ended }, "connection closed");
     const writes = outcome.ok ? outcome.writes : new WriteSet();
     const holds = (tracker: StateTracker<any>) => this.gate.holds(tracker);
     this.#states.dropConnection(connection, this.env.connections(), writes, holds, ended || !connection.resumable);
@@ -505,6 +577,19 @@ export class RoomInstance implements InvocationHost {
       outcome.ok && inv.scope.usedSql,
       outcome.ok ? outcome.changes : undefined,
     );
+  }
+
+  /**
+   * `#onDisconnect` of a room with no `onDisconnect` and no connection state: nothing to run
+   * and no state to load or drop, only the session's row to delete if it ended. The same
+   * outcome as the hook-less run, without a handler's context.
+   */
+  #dropSession(connection: ConnectionRecord, code: number, ended: boolean): void {
+    this.env.log.debug({ room: this.env.kind, instance: this.env.id, conn: connection.id, code, ended }, "connection closed");
+    if (!ended || !connection.resumable) return;
+    const writes = new WriteSet();
+    writes.setSession(connection.id, null);
+    this.gate.add(NOTHING_TO_SEND, writes);
   }
 
   /** A session that went away and did not come back: its row and anonymous state go. */
@@ -525,7 +610,7 @@ export class RoomInstance implements InvocationHost {
     const inv = new Invocation(this, undefined, {});
     // Deleting the alarm commits with what onAlarm wrote: a crash before the commit fires it again.
     inv.scope.writes.alarms.set(record.id, null);
-    if (!hook) this.env.log.warn({ room: this.env.kind, alarm: record.name }, "alarm fired in a room without onAlarm; dropped");
+    if (!hook) this.env.log.warn({ room: this.env.kind, instance: this.env.id, alarm: record.name }, "alarm fired in a room without onAlarm; dropped");
     const outcome = await this.#invoke(inv, (ctx) => hook?.call(this.env.def.options, ctx as any, toAlarm(record)), "onAlarm");
     const done = () => this.env.alarmSettled(record.id);
     const again = () => this.env.alarmSettled(record.id, true);
@@ -542,7 +627,7 @@ export class RoomInstance implements InvocationHost {
     const attempt = record.attempt + 1;
     const retry = new WriteSet();
     if (attempt >= MAX_ALARM_ATTEMPTS) {
-      this.env.log.error({ err: outcome.error, room: this.env.kind, id: this.env.id, alarm: record.name, attempts: attempt }, "alarm dropped after repeated failures");
+      this.env.log.error({ err: outcome.error, room: this.env.kind, instance: this.env.id, alarm: record.name, attempts: attempt }, "alarm dropped after repeated failures");
       retry.alarms.set(record.id, null);
     } else {
       this.#failures.logged(outcome.error, "onAlarm failed; will retry", "onAlarm");
@@ -577,4 +662,15 @@ function addressedTo(to: string | null, id: string): boolean {
   if (to === null) return true;
   const listed = to.length > 1 && to.slice(1).split(",").includes(id);
   return to[0] === "+" ? listed : !listed;
+}
+
+/** The id the host gave the upgrade request, for log lines (see `REQUEST_ID_HEADER`). */
+function upgradeId(request: UpgradeRequest): string | undefined {
+  return request instanceof Request ? (request.headers.get(REQUEST_ID_HEADER) ?? undefined) : request.requestId;
+}
+
+/** The Web `Request` for `authenticate`: a host hands one to every room kind that has the hook. */
+function webRequest(request: UpgradeRequest): Request {
+  if (request instanceof Request) return request;
+  throw new Error("the host gave no Web Request to a room with authenticate");
 }

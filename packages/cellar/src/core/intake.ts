@@ -16,8 +16,11 @@ export interface IntakeHost {
   event(connection: ConnectionRecord, event: string, data: unknown, id: number | undefined): void;
   /** True once shutdown began: new events are refused with SHUTTING_DOWN. */
   closing(): boolean;
-  /** Counts frames refused as malformed or hostile (for stats; never logged one by one). */
-  refused(kind: "bad" | "rate"): void;
+  /**
+   * Counts a frame refused before it reached a room, by the error code its sender got
+   * (RATE_LIMITED, BAD_FRAME…): for stats and metrics, never logged one by one.
+   */
+  refused(code: string): void;
 }
 
 /**
@@ -31,7 +34,7 @@ export function takeTextFrame(host: IntakeHost, connection: ConnectionRecord, te
   try {
     frame = parseClientFrame(text);
   } catch (error) {
-    host.refused("bad");
+    host.refused(error instanceof CellarError ? error.code : "BAD_FRAME");
     return reject(connection, error, requestIdOf(text));
   }
   switch (frame.t) {
@@ -39,12 +42,12 @@ export function takeTextFrame(host: IntakeHost, connection: ConnectionRecord, te
       return connection.send(pongFrame(connection.phase === "open" ? host.committedSeq(connection) : undefined));
     case "hello":
       if (connection.phase !== "handshake") {
-        host.refused("bad");
+        host.refused("BAD_FRAME");
         return reject(connection, cellarError("BAD_FRAME", "hello was already sent"));
       }
       if (host.closing()) return closeWith(connection, cellarError("SHUTTING_DOWN", "The server is restarting; reconnect in a moment"));
       if (frame.v !== PROTOCOL_VERSION) {
-        host.refused("bad");
+        host.refused("UNSUPPORTED_VERSION");
         return closeWith(connection, cellarError("UNSUPPORTED_VERSION", `This server speaks protocol version ${PROTOCOL_VERSION}, not ${frame.v}`));
       }
       connection.phase = "connecting";
@@ -53,12 +56,12 @@ export function takeTextFrame(host: IntakeHost, connection: ConnectionRecord, te
     case "req": {
       const id = frame.t === "req" ? frame.id : undefined;
       if (connection.phase === "handshake") {
-        host.refused("bad");
+        host.refused("HANDSHAKE_REQUIRED");
         return closeWith(connection, cellarError("HANDSHAKE_REQUIRED", "Send hello before any event"));
       }
       if (host.closing()) return reject(connection, cellarError("SHUTTING_DOWN", "The server is restarting; try again after reconnecting"), id, frame.event);
       if (!host.handles(connection, frame.event)) {
-        host.refused("bad");
+        host.refused("UNKNOWN_EVENT");
         return reject(connection, cellarError("UNKNOWN_EVENT", `No handler for "${frame.event}"`), id, frame.event);
       }
       return host.event(connection, frame.event, frame.data, id);
@@ -69,7 +72,7 @@ export function takeTextFrame(host: IntakeHost, connection: ConnectionRecord, te
 /** Takes one binary frame: the protocol has none, so it is refused. */
 export function takeBinaryFrame(host: IntakeHost, connection: ConnectionRecord): void {
   if (!admit(host, connection, () => undefined)) return;
-  host.refused("bad");
+  host.refused("BINARY_NOT_SUPPORTED");
   reject(connection, cellarError("BINARY_NOT_SUPPORTED", "Binary frames are not supported; send JSON text frames"));
 }
 
@@ -83,7 +86,7 @@ function admit(host: IntakeHost, connection: ConnectionRecord, idOf: () => numbe
     connection.refusedInARow = 0;
     return true;
   }
-  host.refused("rate");
+  host.refused("RATE_LIMITED");
   connection.refusedInARow++;
   const error = cellarError("RATE_LIMITED", `More than ${connection.bucket.ratePerSecond} events/s; slow down`);
   if (connection.refusedInARow > connection.bucket.burst) closeWith(connection, error);

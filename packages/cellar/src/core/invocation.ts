@@ -1,5 +1,5 @@
 import { encodeChannels, joinChannel, leaveChannel, type Connection, type ConnectionRecord } from "./connection.js";
-import type { RoomInfo } from "./define-room.js";
+import { ROOM_ACCESS, type RoomAccess, type RoomInfo } from "./define-room.js";
 import { createEmitter, type Emitter, type OutboxItem, type Sequencer } from "./emitter.js";
 import { cellarError } from "./errors.js";
 import { createKvNamespace, type KvNamespace } from "./kv-api.js";
@@ -17,6 +17,7 @@ export interface InvocationHost {
   readonly store: InstanceStore;
   readonly kvStore: KvStore;
   readonly room: RoomInfo;
+  readonly rooms: RoomAccess | undefined;
   now(): number;
   newId(): string;
   connections(): Iterable<ConnectionRecord>;
@@ -100,6 +101,11 @@ class HandlerContext {
 
   get room(): RoomInfo {
     return this.#inv.host.room;
+  }
+
+  /** Internal: the host's other rooms, for cellar/verani (not part of the public context). */
+  get [ROOM_ACCESS](): RoomAccess | undefined {
+    return this.#inv.host.rooms;
   }
 
   get connection(): Connection | undefined {

@@ -43,6 +43,7 @@ export interface InstanceStore {
   /** Encoded persisted state of a scope ("" for the room, "u:<userId>" for a user). */
   readState(scope: string): Awaitable<Map<string, string>>;
   getStorage(keys: readonly string[]): Awaitable<Map<string, string>>;
+  /** Rows in range, in key order (code point order; descending with `reverse`), at most `range.limit`. */
   listStorage(range: StorageRange): Awaitable<Array<[string, string]>>;
   listAlarms(): Awaitable<AlarmRecord[]>;
   getAlarm(id: string): Awaitable<AlarmRecord | undefined>;
@@ -86,4 +87,28 @@ export interface Logger {
   warn(fields: object, message: string): void;
   info(fields: object, message: string): void;
   debug(fields: object, message: string): void;
+  /**
+   * Whether lines of `level` are written (pino has it). Per-event debug lines are built only
+   * when it says yes; a logger without it gets them all.
+   */
+  isLevelEnabled?(level: string): boolean;
+}
+
+/**
+ * The header of an upgrade request in which a host gives the core the request's id, so
+ * that the core's log lines about the connection carry it (`req`).
+ */
+export const REQUEST_ID_HEADER = "x-request-id";
+
+/** How a connect ended: a new session, a resumed one, a resume refused (a fresh session instead), or no connection. */
+export type ConnectOutcome = "new" | "resumed" | "resynced" | "refused";
+
+/**
+ * What a host counts about the instances of one room kind (the Node host's metrics). Called
+ * on the per-event path, so an implementation does an increment or two and nothing more.
+ */
+export interface RoomObserver {
+  /** A client event was handled in `ms`: `error` is the code its sender got, undefined when it succeeded. */
+  event(error: string | undefined, ms: number): void;
+  connected(outcome: ConnectOutcome): void;
 }

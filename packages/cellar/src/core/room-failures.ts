@@ -28,7 +28,7 @@ export class RoomFailures {
     try {
       hook.call(this.def.options, key, error);
     } catch (hookFailure) {
-      this.log.error({ err: hookFailure, room: this.def.name }, "onPersistError failed");
+      this.log.error({ err: hookFailure, room: this.def.name, instance: this.id }, "onPersistError failed");
     }
   }
 
@@ -39,9 +39,10 @@ export class RoomFailures {
     for (const key of stateKeys.length > 0 ? stateKeys : ["*"]) this.persist(key, cause);
   }
 
-  handler(error: unknown, event: string): void {
+  /** `fields`: which connection and request, to follow the event (see docs/operations.md). */
+  handler(error: unknown, event: string, fields?: object): void {
     if (error instanceof CellarError) return; // an answer the room chose to give, not a failure
-    this.logged(error, "handler failed", event);
+    this.logged(error, "handler failed", event, fields);
   }
 
   /**
@@ -49,10 +50,10 @@ export class RoomFailures {
    * key holds nothing a client chooses (such as the event name), or varying it would
    * defeat the bound.
    */
-  logged(error: unknown, message: string, where = ""): void {
+  logged(error: unknown, message: string, where = "", fields?: object): void {
     const { log: shouldLog, suppressed } = this.throttle.allow(`${this.def.name}:${message}`);
     if (!shouldLog) return;
-    this.log.error({ err: error, room: this.def.name, id: this.id, where, suppressed }, message);
+    this.log.error({ err: error, room: this.def.name, instance: this.id, where, suppressed, ...fields }, message);
   }
 }
 

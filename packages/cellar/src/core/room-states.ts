@@ -13,6 +13,8 @@ import type { WriteSet } from "./write-set.js";
  */
 export class RoomStates {
   #room: StateTracker<any> | undefined;
+  /** `trackersFor` of a handler without connection state, made once the room is loaded. */
+  #roomOnly: ReadonlyArray<readonly [string, StateTracker<any>]> | undefined;
   readonly #connections = new Map<string, StateTracker<any>>();
   readonly #lingering = new Set<string>();
 
@@ -29,6 +31,7 @@ export class RoomStates {
   async loadRoom(): Promise<void> {
     const { def } = this;
     this.#room = this.#tracker(def.initialState, def.persistedKeys, def.options.persistOptions, await this.store.readState(""));
+    this.#roomOnly = undefined;
   }
 
   of(connection: ConnectionRecord): StateTracker<any> | undefined {
@@ -80,12 +83,12 @@ export class RoomStates {
     }
   }
 
-  /** The trackers a handler for `connection` may change, with their storage scopes. */
-  trackersFor(connection: ConnectionRecord | undefined): Array<[string, StateTracker<any>]> {
-    const trackers: Array<[string, StateTracker<any>]> = [["", this.#room!]];
+  /** The trackers a handler for `connection` may change, with their storage scopes (not to be modified). */
+  trackersFor(connection: ConnectionRecord | undefined): ReadonlyArray<readonly [string, StateTracker<any>]> {
+    // Most rooms have no connection state: their list is the same after every event.
+    const roomOnly = (this.#roomOnly ??= [["", this.#room!]]);
     const tracker = connection && this.of(connection);
-    if (tracker) trackers.push([stateScope(connection), tracker]);
-    return trackers;
+    return tracker ? [...roomOnly, [stateScope(connection), tracker]] : roomOnly;
   }
 
   #tracker(initial: () => object, keys: readonly string[], persist: PersistOptions | undefined, committed: Map<string, string>): StateTracker<any> {

@@ -3,6 +3,7 @@
  * one. Shared by every host: the paths are the same on Node and on Cloudflare.
  */
 import type { RoomDefinition } from "./define-room.js";
+import { CellarError } from "./errors.js";
 
 /** Longest instance id, in UTF-16 units. */
 export const MAX_INSTANCE_ID_LENGTH = 128;
@@ -44,7 +45,11 @@ export class Router {
     return this.#byKind.get(name);
   }
 
-  match(pathname: string): { def: RoomDefinition<any, any>; id: string } | undefined {
+  /**
+   * The room an upgrade path is for. `id` is the instance, unless the room picks it from the
+   * request (`route`): then `routed` is set and the host calls `instanceFor`.
+   */
+  match(pathname: string): RouteMatch | undefined {
     const standard = /^\/rooms\/([^/]+)\/([^/]+)$/.exec(pathname);
     if (standard) {
       const def = this.#byKind.get(decode(standard[1]!) ?? "");
@@ -54,10 +59,33 @@ export class Router {
     for (const route of this.#custom) {
       const m = route.pattern.exec(pathname);
       const id = m ? (route.fixedId ?? decode(m[1]!)) : undefined;
-      if (id !== undefined && validInstanceId(id)) return { def: route.def, id };
+      if (id === undefined || !validInstanceId(id)) continue;
+      return route.fixedId !== undefined && route.def.options.route ? { def: route.def, id, routed: true } : { def: route.def, id };
     }
     return undefined;
   }
+}
+
+export interface RouteMatch {
+  def: RoomDefinition<any, any>;
+  id: string;
+  routed?: boolean;
+}
+
+/**
+ * The instance of a match: its `id`, or what the room's `route` picks from the request. A
+ * `CellarError` (or an invalid id) refuses the upgrade, with the HTTP status to answer.
+ */
+export async function instanceFor(match: RouteMatch, request: Request): Promise<{ id: string } | { status: number; code: string; error?: unknown }> {
+  if (!match.routed) return { id: match.id };
+  let id: unknown;
+  try {
+    id = await match.def.options.route!(request);
+  } catch (error) {
+    if (!(error instanceof CellarError)) return { status: 500, code: "INTERNAL_ERROR", error };
+    return { status: error.code === "UNAUTHORIZED" ? 401 : error.code === "FORBIDDEN" ? 403 : 400, code: error.code };
+  }
+  return typeof id === "string" && validInstanceId(id) ? { id } : { status: 400, code: "INVALID_ARGUMENT" };
 }
 
 function decode(part: string): string | undefined {

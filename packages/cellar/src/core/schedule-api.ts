@@ -68,7 +68,8 @@ export function createSchedule(store: InstanceStore, scope: WriteScope, now: () 
       scope.assertOpen("schedule.cancel");
       if (typeof id !== "string") throw cellarError("INVALID_ARGUMENT", "schedule.cancel: id must be a string");
       const known = overlayAlarm(scope.layers(), id);
-      const exists = known !== undefined ? known !== null : (await pending()).some((a) => a.id === id);
+      // Not in a pending write: it exists if the store has it (one row read, not the list).
+      const exists = known !== undefined ? known !== null : (await store.getAlarm(id)) !== undefined;
       if (exists) scope.writes.alarms.set(id, null);
       return exists;
     },

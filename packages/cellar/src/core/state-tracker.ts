@@ -131,8 +131,8 @@ export class StateTracker<S extends object> {
   }
 
   acceptFlush(changes: ReadonlyMap<string, string>): void {
-    for (const [key, encoded] of changes) this.#flushed.set(key, encoded);
-    this.#touched.clear();
+    if (changes.size > 0) for (const [key, encoded] of changes) this.#flushed.set(key, encoded);
+    if (this.#touched.size > 0) this.#touched.clear();
   }
 
   /** Undoes what a failed handler did to persisted keys since the last flush. */

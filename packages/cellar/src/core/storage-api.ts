@@ -188,6 +188,7 @@ async function listEntries(env: StorageEnv, scope: WriteScope, options: ListOpti
   const want = limited ? range.limit : env.limits.maxListEntries + 1;
   const inRange = (key: string) => keyInRange(key, range);
   const overlay = overlayStorageRange(scope.layers(), inRange);
+  if (overlay.entries.size === 0) return decodedRows(env, range, overlay.hidesCommitted, limited, want);
   let deletes = 0;
   for (const value of overlay.entries.values()) if (value === null) deletes++;
 
@@ -208,6 +209,24 @@ async function listEntries(env: StorageEnv, scope: WriteScope, options: ListOpti
   }
   const result = new Map<string, unknown>();
   for (const key of keys) result.set(key, decodeValue(key, merged.get(key)!));
+  return result;
+}
+
+/**
+ * `list` with no pending write in range (the common case): the store's rows are already in
+ * key order (its collation is code point order, as `compareKeys`) and limited, so they are
+ * decoded as they come, with no merge and no sort.
+ */
+async function decodedRows(env: StorageEnv, range: StorageRange, hidden: boolean, limited: boolean, want: number): Promise<Map<string, unknown>> {
+  const rows = hidden ? [] : await env.store.listStorage({ ...range, limit: want });
+  if (!limited && rows.length > env.limits.maxListEntries) {
+    throw new StorageLimitError(
+      "LIST_LIMIT",
+      `list() matched more than ${env.limits.maxListEntries} entries; pass a limit and page with startAfter`,
+    );
+  }
+  const result = new Map<string, unknown>();
+  for (const [key, value] of rows) result.set(key, decodeValue(key, value));
   return result;
 }
 

@@ -49,41 +49,67 @@ export interface SessionWrite {
 }
 
 export class WriteSet {
+  // Each collection is made on first use: every handler run gets a write set, and most
+  // write nothing, or only one kind of row (a log entry, a session), so an empty set
+  // allocates nothing. Reading one of them through its getter makes it.
+  #storage: Map<string, string | null> | undefined;
+  #state: Map<string, Map<string, string>> | undefined;
+  #dropScopes: Set<string> | undefined;
+  #alarms: Map<string, AlarmRecord | null> | undefined;
+  #kv: Map<string, Map<string, KvRecord | null>> | undefined;
+  #log: LogRecord[] | undefined;
+  #sessions: Map<string, SessionWrite | null> | undefined;
+
   /** key → encoded value, or null for a delete. */
-  readonly storage = new Map<string, string | null>();
+  get storage(): Map<string, string | null> {
+    return (this.#storage ??= new Map());
+  }
   /** `deleteAll()` ran: committed storage below this set is gone. */
   clearStorage = false;
   /** scope → (state key → encoded value). Scope "" is the room; others are per-user. */
-  readonly state = new Map<string, Map<string, string>>();
+  get state(): Map<string, Map<string, string>> {
+    return (this.#state ??= new Map());
+  }
   /** Scopes whose persisted state is dropped (a connection's state that ends with it). */
-  readonly dropScopes = new Set<string>();
+  get dropScopes(): Set<string> {
+    return (this.#dropScopes ??= new Set());
+  }
   /** alarm id → alarm, or null once cancelled or fired. */
-  readonly alarms = new Map<string, AlarmRecord | null>();
+  get alarms(): Map<string, AlarmRecord | null> {
+    return (this.#alarms ??= new Map());
+  }
   /** namespace → (key → entry, or null for a delete). */
-  readonly kv = new Map<string, Map<string, KvRecord | null>>();
+  get kv(): Map<string, Map<string, KvRecord | null>> {
+    return (this.#kv ??= new Map());
+  }
   /** Frames for the replay log, in sequence order. */
-  readonly log: LogRecord[] = [];
+  get log(): LogRecord[] {
+    return (this.#log ??= []);
+  }
   /** connection id → session row change, or null when the session ended. */
-  readonly sessions = new Map<string, SessionWrite | null>();
+  get sessions(): Map<string, SessionWrite | null> {
+    return (this.#sessions ??= new Map());
+  }
 
   isEmpty(): boolean {
     return (
       !this.clearStorage &&
-      this.storage.size === 0 &&
-      this.state.size === 0 &&
-      this.dropScopes.size === 0 &&
-      this.alarms.size === 0 &&
-      this.kv.size === 0 &&
-      this.log.length === 0 &&
-      this.sessions.size === 0
+      (this.#storage?.size ?? 0) === 0 &&
+      (this.#state?.size ?? 0) === 0 &&
+      (this.#dropScopes?.size ?? 0) === 0 &&
+      (this.#alarms?.size ?? 0) === 0 &&
+      (this.#kv?.size ?? 0) === 0 &&
+      (this.#log?.length ?? 0) === 0 &&
+      (this.#sessions?.size ?? 0) === 0
     );
   }
 
   /** Number of rows this set writes; for stats. */
   size(): number {
-    let n = this.storage.size + this.alarms.size + this.dropScopes.size + (this.clearStorage ? 1 : 0) + this.log.length + this.sessions.size;
-    for (const scope of this.state.values()) n += scope.size;
-    for (const ns of this.kv.values()) n += ns.size;
+    let n = (this.#storage?.size ?? 0) + (this.#alarms?.size ?? 0) + (this.#dropScopes?.size ?? 0) + (this.clearStorage ? 1 : 0);
+    n += (this.#log?.length ?? 0) + (this.#sessions?.size ?? 0);
+    for (const scope of this.#state?.values() ?? []) n += scope.size;
+    for (const ns of this.#kv?.values() ?? []) n += ns.size;
     return n;
   }
 
@@ -95,7 +121,7 @@ export class WriteSet {
 
   /** Drops every persisted state key of `scope`; later `setState` calls in this set still apply. */
   dropScope(scope: string): void {
-    this.state.delete(scope);
+    this.#state?.delete(scope);
     this.dropScopes.add(scope);
   }
 
@@ -114,20 +140,24 @@ export class WriteSet {
   /** Applies `later` on top of this set, as if its writes came after ours. */
   absorb(later: WriteSet): void {
     if (later.clearStorage) {
-      this.storage.clear();
+      this.#storage?.clear();
       this.clearStorage = true;
     }
-    for (const [key, value] of later.storage) this.storage.set(key, value);
-    for (const scope of later.dropScopes) this.dropScope(scope);
-    for (const [scope, entries] of later.state) {
-      for (const [key, value] of entries) this.setState(scope, key, value);
+    if (later.#storage) for (const [key, value] of later.#storage) this.storage.set(key, value);
+    if (later.#dropScopes) for (const scope of later.#dropScopes) this.dropScope(scope);
+    if (later.#state) {
+      for (const [scope, entries] of later.#state) {
+        for (const [key, value] of entries) this.setState(scope, key, value);
+      }
     }
-    for (const [id, alarm] of later.alarms) this.alarms.set(id, alarm);
-    for (const [namespace, entries] of later.kv) {
-      for (const [key, record] of entries) this.setKv(namespace, key, record);
+    if (later.#alarms) for (const [id, alarm] of later.#alarms) this.alarms.set(id, alarm);
+    if (later.#kv) {
+      for (const [namespace, entries] of later.#kv) {
+        for (const [key, record] of entries) this.setKv(namespace, key, record);
+      }
     }
-    for (const record of later.log) this.log.push(record);
-    for (const [id, write] of later.sessions) this.setSession(id, write);
+    if (later.#log) for (const record of later.#log) this.log.push(record);
+    if (later.#sessions) for (const [id, write] of later.#sessions) this.setSession(id, write);
   }
 }
 

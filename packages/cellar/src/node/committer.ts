@@ -28,6 +28,14 @@ interface Work {
   error: unknown;
 }
 
+/** What a backup asks of the committer while it copies the data directory (see backup/live-backup.ts). */
+export interface CommitHold {
+  /** True for an instance whose batches must wait, uncommitted, until `release()`. */
+  holds(store: NodeInstanceStore): boolean;
+  /** After each group commit, when the instances that just committed have no SQL transaction open. */
+  afterFlush(): void;
+}
+
 const RETRY_FIRST_MS = 50;
 const RETRY_MAX_MS = 5000;
 
@@ -50,6 +58,8 @@ export class Committer {
   #retryTimer: NodeJS.Timeout | undefined;
   #retryDelay = RETRY_FIRST_MS;
   #closed = false;
+  #hold: CommitHold | undefined;
+  readonly #held = new Map<RoomInstance, NodeInstanceStore>();
 
   constructor(
     private readonly shared: SharedDb,
@@ -57,6 +67,8 @@ export class Committer {
     private readonly log: Logger,
     private readonly alarmsChanged: () => void,
     private readonly maxLogEntries = Infinity,
+    /** Told of every group commit: how many instances' batches it took, and how long it took (metrics). */
+    private readonly observe?: (instances: number, ms: number) => void,
   ) {}
 
   request(instance: RoomInstance, store: NodeInstanceStore): void {
@@ -79,14 +91,33 @@ export class Committer {
     this.#retryStuck();
     const work: Work[] = [];
     for (const [instance, store] of this.#requested) {
+      if (this.#hold?.holds(store)) {
+        this.#held.set(instance, store);
+        continue;
+      }
       const batch = instance.takeBatch();
       if (batch) work.push({ instance, store, batch, applied: 0, sqlCommitted: false, turn: undefined, error: undefined });
     }
     this.#requested.clear();
     if (work.length === 0) return;
+    const startedAt = this.observe ? performance.now() : 0;
     for (const w of work) this.#prepare(w);
     this.#commit(work);
+    this.observe?.(work.length, performance.now() - startedAt);
     for (const w of work) this.#settle(w);
+    this.#hold?.afterFlush();
+  }
+
+  /** From now until `release()`, batches of the instances `hold` names wait (a backup runs). */
+  hold(hold: CommitHold): void {
+    this.#hold = hold;
+  }
+
+  /** Ends the hold: the batches it kept back commit at the next turn. */
+  release(): void {
+    this.#hold = undefined;
+    for (const [instance, store] of this.#held) this.request(instance, store);
+    this.#held.clear();
   }
 
   /** Stops committing (shutdown): batches still waiting are applied from their redo records at the next start. */
@@ -231,7 +262,7 @@ export class Committer {
         this.#settle(w);
       } catch (error) {
         this.#stuck.push(w);
-        this.log.error({ err: error, room: w.store.kind, id: w.store.name }, "applying an SQL redo record failed; retrying");
+        this.log.error({ err: error, room: w.store.kind, instance: w.store.name }, "applying an SQL redo record failed; retrying");
       }
     }
     if (this.#stuck.length === 0) {

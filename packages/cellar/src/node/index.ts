@@ -5,6 +5,8 @@
 export { createServer } from "./server.js";
 export { clientModule } from "./client-modules.js";
 export type { CellarServer, ServerStats } from "./server.js";
-export type { FetchApp, ServerOptions } from "./options.js";
+export type { FetchApp, InspectorOptions, MetricsOptions, ServerOptions } from "./options.js";
 export type { CommitStats } from "./committer.js";
+export type { BackupOptions } from "./backup/live-backup.js";
+export type { BackupResult } from "./backup/files.js";
 export type { Durability } from "./sqlite/shared-db.js";

@@ -28,7 +28,7 @@ export class NodeInstanceStore implements InstanceStore {
     readonly limits: StorageLimits,
   ) {
     this.#rowId = shared.instanceId(kind, name);
-    this.sqlPath = join(dataDir, "sql", kind, `${Buffer.from(name).toString("base64url")}.db`);
+    this.sqlPath = sqlPathOf(dataDir, kind, name);
   }
 
   /**
@@ -149,6 +149,11 @@ export class NodeInstanceStore implements InstanceStore {
     this.#sql?.close();
     this.#sql = undefined;
   }
+}
+
+/** Where an instance's own SQL database lives: `<dataDir>/sql/<kind>/<id, base64url>.db`. */
+export function sqlPathOf(dataDir: string, kind: string, name: string): string {
+  return join(dataDir, "sql", kind, `${Buffer.from(name).toString("base64url")}.db`);
 }
 
 /** At most how many bytes `writes` add to the shared database. */

@@ -30,9 +30,69 @@ export interface ServerOptions extends HostOptions {
   shutdownTimeoutMs?: number;
   /** Signals that trigger a graceful shutdown (default SIGTERM and SIGINT; `false` for none). */
   signals?: readonly NodeJS.Signals[] | false;
+  /**
+   * Listen on `<dataDir>/cellar.sock` (a named pipe on Windows), open only to this OS user,
+   * so that `cellar backup` can ask the running server for a backup (default true).
+   */
+  adminSocket?: boolean;
   /** A pino logger to use; otherwise one is made at `logLevel` (default "info"). */
   logger?: PinoLogger;
   logLevel?: string;
+  /**
+   * A read-only web inspector of room kinds and instances (state, storage, SQL tables,
+   * alarms, replay log, sessions), served under `path` on the server's own port to holders
+   * of `token` (default off: the path is then the app's, like any other). See
+   * docs/operations.md#inspector.
+   *
+   * @example
+   * createServer({ rooms, inspector: { token: process.env.INSPECTOR_TOKEN! } }); // <url>/_cellar/inspector/
+   */
+  inspector?: InspectorOptions;
+  /**
+   * Prometheus metrics (default off). `true`: served at `http://127.0.0.1:9464/metrics`, a
+   * listener of their own. An object sets that listener's `port`, `host`, `path` and an
+   * optional `token`; a `token` with neither `port` nor `host` serves them on the server's
+   * own port instead, to scrapes that send `Authorization: Bearer <token>`.
+   *
+   * @example
+   * createServer({ rooms, metrics: { port: 9464 } });                      // 127.0.0.1:9464/metrics
+   * createServer({ rooms, metrics: { token: process.env.METRICS_TOKEN } }); // <url>/metrics, bearer token
+   */
+  metrics?: boolean | MetricsOptions;
+}
+
+/** Where the Prometheus endpoint is served (see `ServerOptions.metrics`). */
+export interface MetricsOptions {
+  /** The port of the endpoint's own listener (default 9464; 0 picks a free one). */
+  port?: number;
+  /** The interface of that listener (default 127.0.0.1). */
+  host?: string;
+  /** The endpoint's path (default `/metrics`). */
+  path?: string;
+  /** What a scrape must send as `Authorization: Bearer <token>`: 16 to 1024 printable ASCII characters. */
+  token?: string;
+  /**
+   * Also prom-client's own default metrics (event loop delay, GC durations, handles, file
+   * descriptors; default false). They keep a 10 ms timer and a GC observer running, which
+   * costs CPU on every event; memory and CPU are there either way.
+   */
+  nodeDefaults?: boolean;
+}
+
+export interface ResolvedMetricsOptions {
+  path: string;
+  token: string | undefined;
+  nodeDefaults: boolean;
+  /** The endpoint's own listener; undefined when it is served on the server's port. */
+  listener: { port: number; host: string } | undefined;
+}
+
+/** Where the inspector is served and who may use it (see `ServerOptions.inspector`). */
+export interface InspectorOptions {
+  /** What a user types into the page, or a script sends as `Authorization: Bearer <token>`: 32 to 1024 printable ASCII characters. */
+  token: string;
+  /** Where the page and its API live (default `/_cellar/inspector`). */
+  path?: string;
 }
 
 export interface ResolvedOptions extends ResolvedHostOptions {
@@ -45,8 +105,11 @@ export interface ResolvedOptions extends ResolvedHostOptions {
   heartbeatIntervalMs: number;
   shutdownTimeoutMs: number;
   signals: readonly NodeJS.Signals[];
+  adminSocket: boolean;
   logger: PinoLogger | undefined;
   logLevel: string;
+  inspector: Required<InspectorOptions> | undefined;
+  metrics: ResolvedMetricsOptions | undefined;
 }
 
 /** Validates `createServer` options; every message names the field and what it accepts. */
@@ -65,6 +128,8 @@ export function resolveOptions(options: ServerOptions): ResolvedOptions {
   if (durability !== "normal" && durability !== "full") fail("durability", `"normal" or "full"`);
   const signals: readonly NodeJS.Signals[] = options.signals === false ? [] : (options.signals ?? ["SIGTERM", "SIGINT"]);
   if (!Array.isArray(signals) || !signals.every((s) => typeof s === "string")) fail("signals", "an array of signal names, or false");
+  const adminSocket = options.adminSocket ?? true;
+  if (typeof adminSocket !== "boolean") fail("adminSocket", "true or false");
   return {
     ...shared,
     dataDir,
@@ -76,7 +141,44 @@ export function resolveOptions(options: ServerOptions): ResolvedOptions {
     heartbeatIntervalMs: number(options.heartbeatIntervalMs, "heartbeatIntervalMs", 0, 3_600_000, 30_000),
     shutdownTimeoutMs: number(options.shutdownTimeoutMs, "shutdownTimeoutMs", 0, 3_600_000, 10_000),
     signals: signals as readonly NodeJS.Signals[],
+    adminSocket,
     logger: options.logger,
     logLevel: options.logLevel ?? "info",
+    inspector: resolveInspector(options.inspector),
+    metrics: resolveMetrics(options.metrics, options.port ?? 8787),
   };
+}
+
+function resolveMetrics(value: ServerOptions["metrics"], serverPort: number): ResolvedMetricsOptions | undefined {
+  const { fail, number } = optionChecks("createServer");
+  if (value === undefined || value === false) return undefined;
+  if (value !== true && (typeof value !== "object" || value === null || Array.isArray(value))) fail("metrics", "true, false or { port, host, path, token }");
+  const m: MetricsOptions = value === true ? {} : value;
+  const path = m.path ?? "/metrics";
+  if (typeof path !== "string" || !/^\/[^\s?#]{0,255}$/.test(path)) fail("metrics.path", `a path like "/metrics"`);
+  const token = m.token;
+  if (token !== undefined && (typeof token !== "string" || !/^[\x21-\x7e]{16,1024}$/.test(token))) {
+    fail("metrics.token", "a string of 16 to 1024 printable ASCII characters, without spaces");
+  }
+  const nodeDefaults = m.nodeDefaults ?? false;
+  if (typeof nodeDefaults !== "boolean") fail("metrics.nodeDefaults", "true or false");
+  if (token !== undefined && m.port === undefined && m.host === undefined) return { path, token, nodeDefaults, listener: undefined };
+  const port = number(m.port, "metrics.port", 0, 65535, 9464);
+  if (port !== 0 && port === serverPort) fail("metrics.port", "another port than `port` (a token without a port serves metrics on `port`)");
+  const host = m.host ?? "127.0.0.1";
+  if (typeof host !== "string" || host === "") fail("metrics.host", "a host name or address");
+  return { path, token, nodeDefaults, listener: { port, host } };
+}
+
+function resolveInspector(value: ServerOptions["inspector"]): Required<InspectorOptions> | undefined {
+  const { fail } = optionChecks("createServer");
+  if (value === undefined) return undefined;
+  if (typeof value !== "object" || value === null || Array.isArray(value)) fail("inspector", "{ token, path? }");
+  const { token, path = "/_cellar/inspector" } = value;
+  // Long enough that guessing is hopeless: the login has no lockout.
+  if (typeof token !== "string" || !/^[\x21-\x7e]{32,1024}$/.test(token)) fail("inspector.token", "a string of 32 to 1024 printable ASCII characters, without spaces");
+  if (typeof path !== "string" || !/^(\/[A-Za-z0-9._~-]+)+$/.test(path) || path.length > 256) {
+    fail("inspector.path", `a path of 2 to 256 characters like "/_cellar/inspector": segments of letters, digits, ".", "_", "~" or "-", no trailing "/"`);
+  }
+  return { token, path };
 }

@@ -1,12 +1,15 @@
+import { createHash } from "node:crypto";
 import { decodeChannels, DetachedSession, type ConnectionRecord } from "../core/connection.js";
-import type { RoomDefinition } from "../core/define-room.js";
+import type { RoomAccess, RoomDefinition } from "../core/define-room.js";
 import { RoomInstance, type InstanceEnv, type Task } from "../core/instance.js";
 import type { StorageLimits } from "../core/limits.js";
 import type { LogThrottle } from "../core/log-throttle.js";
 import type { KvStore, Logger } from "../core/ports.js";
 import { cellarError } from "../core/errors.js";
 import type { Committer } from "./committer.js";
+import type { Metrics } from "./metrics.js";
 import { NodeInstanceStore } from "./instance-store.js";
+import { TokenPool } from "./token-pool.js";
 import type { Durability, SharedDb } from "./sqlite/shared-db.js";
 
 /**
@@ -22,6 +25,8 @@ export class RoomSlot {
   connections: Set<ConnectionRecord> | undefined = undefined;
   /** The instance's committed sequence number, kept while it hibernates (for pongs). */
   committedSeq: number | undefined = undefined;
+  /** When the instance last ran something, kept while it hibernates (for the inspector). */
+  lastActive: number | undefined = undefined;
   /** Sessions stored by an earlier run of the server were added (on the first load). */
   sessionsLoaded = false;
 
@@ -47,6 +52,10 @@ export interface RoomsOptions {
   alarmSettled: (id: string, retry?: boolean) => void;
   /** Alarms may have appeared (an SQL redo record applied when an instance loaded). */
   alarmsChanged: () => void;
+  /** The server, as the rooms' way to each other (cellar/verani). */
+  access?: RoomAccess | undefined;
+  /** Counts loads, hibernations and what instances report (when metrics are on). */
+  metrics?: Metrics | undefined;
 }
 
 const NO_CONNECTIONS: ReadonlySet<ConnectionRecord> = new Set();
@@ -62,11 +71,23 @@ export class Rooms {
    */
   #storedSessionsExpireAt: number | undefined;
   readonly #options: RoomsOptions;
+  /** New sessions' secrets. */
+  readonly #tokens = new TokenPool();
   #closed = false;
 
   constructor(options: RoomsOptions) {
     this.#options = options;
     this.#storedSessionsExpireAt = options.now() + options.resumeWindowMs;
+  }
+
+  /** The slot of an instance in memory (live, or hibernated with connections), without making one. */
+  find(kind: string, id: string): RoomSlot | undefined {
+    return this.#slots.get(`${kind}\u0000${id}`);
+  }
+
+  /** Every slot in memory (the inspector lists them; reading one wakes nothing). */
+  slots(): IterableIterator<RoomSlot> {
+    return this.#slots.values();
   }
 
   slot(def: RoomDefinition<any, any>, id: string): RoomSlot {
@@ -171,17 +192,23 @@ export class Rooms {
     const store = new NodeInstanceStore(o.shared, slot.def.name, slot.id, o.dataDir, o.durability, o.limits);
     if (store.open()) o.alarmsChanged();
     if (!slot.sessionsLoaded) this.#loadSessions(slot, store);
+    const observer = o.metrics?.room(slot.def.name);
+    if (observer && slot.hibernated) observer.wakeups++;
     const env: InstanceEnv = {
       def: slot.def,
       kind: slot.def.name,
       id: slot.id,
       store,
       kvStore: o.kvStore,
+      rooms: o.access,
       limits: o.limits,
       log: o.log,
       throttle: o.throttle,
+      observer,
       restoring: slot.hibernated,
       resumeWindowMs: o.resumeWindowMs,
+      hashSecret,
+      randomToken: () => this.#tokens.token(),
       forgetSession: (record) => this.forgetSession(slot, record),
       detach: (record) => this.detach(slot, record),
       now: o.now,
@@ -199,6 +226,7 @@ export class Rooms {
     };
     slot.instance = new RoomInstance(env);
     slot.store = store;
+    o.log.debug({ room: slot.def.name, instance: slot.id, woken: slot.hibernated }, "room loaded");
     return slot.instance;
   }
 
@@ -222,11 +250,15 @@ export class Rooms {
   hibernate(slot: RoomSlot): boolean {
     if (!slot.instance?.isIdle()) return false;
     slot.committedSeq = slot.instance.gate.committedSeq;
+    slot.lastActive = slot.instance.lastActive;
     slot.instance = undefined;
     slot.store?.close();
     slot.store = undefined;
     slot.hibernated = true;
     this.#forgetIfEmpty(slot);
+    const metrics = this.#options.metrics?.room(slot.def.name);
+    if (metrics) metrics.hibernations++;
+    this.#options.log.debug({ room: slot.def.name, instance: slot.id }, "room hibernated");
     return true;
   }
 
@@ -257,6 +289,23 @@ export class Rooms {
     return false;
   }
 
+  /** For metrics, at scrape time: live and hibernated instances of every kind that has any. */
+  countsByKind(): Map<string, { live: number; hibernated: number }> {
+    const counts = new Map<string, { live: number; hibernated: number }>();
+    for (const slot of this.#slots.values()) {
+      let c = counts.get(slot.def.name);
+      if (!c) counts.set(slot.def.name, (c = { live: 0, hibernated: 0 }));
+      if (slot.instance) c.live++;
+      else c.hibernated++;
+    }
+    return counts;
+  }
+
+  /** Sessions whose socket went away, until they resume or expire. */
+  get detachedSessions(): number {
+    return this.#detached.size;
+  }
+
   counts(): { live: number; hibernated: number } {
     let live = 0;
     let hibernated = 0;
@@ -276,4 +325,9 @@ export class Rooms {
       slot.instance = undefined;
     }
   }
+}
+
+/** SHA-256, base64url: the same as the core's `sha256`, without Web Crypto's trip to a worker thread. */
+function hashSecret(secret: string): string {
+  return createHash("sha256").update(secret).digest("base64url");
 }

@@ -9,9 +9,16 @@ import { LogThrottle } from "../core/log-throttle.js";
 import type { KvStore, Logger } from "../core/ports.js";
 import { AlarmClock } from "./alarm-clock.js";
 import { Committer } from "./committer.js";
+import { Inspector } from "./inspector/inspector.js";
+import type { MetricsEndpoint } from "./metrics-endpoint.js";
 import type { ResolvedOptions } from "./options.js";
 import { recoverSqlFiles } from "./recovery.js";
+import type { RefusedFrames } from "./refused-frames.js";
+import { createRequestIds } from "./request-ids.js";
 import { Rooms, type RoomSlot } from "./rooms.js";
+import type { UpgradeRequest } from "../core/instance.js";
+import type { RoomAccess } from "../core/define-room.js";
+import { instanceFor } from "../core/router.js";
 import { upgradeOriginAllowed, type Router, toWebRequest } from "./routes.js";
 import { Sockets } from "./sockets.js";
 import { SharedDb } from "./sqlite/shared-db.js";
@@ -37,10 +44,13 @@ export function start(
   o: ResolvedOptions,
   log: Logger,
   router: Router,
-  counters: { refusedBad: number; refusedRate: number },
+  counters: RefusedFrames,
   now: () => number,
   closing: () => boolean,
+  access?: RoomAccess,
+  endpoint?: MetricsEndpoint,
 ): Running {
+  const metrics = endpoint?.metrics;
   const shared = new SharedDb(o.dataDir, o.durability);
   if (shared.getMeta("clean_shutdown") !== "1") {
     const recovered = recoverSqlFiles(shared, o.dataDir, o.durability, o.limits);
@@ -55,7 +65,7 @@ export function start(
     get: (namespace, key) => shared.kvGet(namespace, key, now()),
     list: (namespace, prefix, after, limit) => shared.kvList(namespace, prefix, after, limit, now()),
   };
-  const committer = new Committer(shared, o.limits, log, () => alarms.reschedule(), o.replayLogMaxEntries);
+  const committer = new Committer(shared, o.limits, log, () => alarms.reschedule(), o.replayLogMaxEntries, metrics?.committed);
   const rooms = new Rooms({
     shared,
     kvStore,
@@ -71,6 +81,8 @@ export function start(
     newId: createIdSource(now),
     alarmSettled: (id, retry) => alarms.settled(id, retry),
     alarmsChanged: () => alarms.reschedule(),
+    access,
+    metrics,
   });
   const unknownKinds = new Set<string>();
   const alarms = new AlarmClock(
@@ -78,10 +90,11 @@ export function start(
     (alarm) => {
       const def = router.kind(alarm.kind);
       if (!def) {
-        if (!unknownKinds.has(alarm.kind)) log.warn({ room: alarm.kind }, "alarm for a room kind this server does not define; kept for later");
+        if (!unknownKinds.has(alarm.kind)) log.warn({ room: alarm.kind, instance: alarm.instanceName }, "alarm for a room kind this server does not define; kept for later");
         unknownKinds.add(alarm.kind);
         return false;
       }
+      metrics?.alarmDispatched(now() - alarm.dueAt);
       rooms.dispatch(rooms.slot(def, alarm.instanceName), { type: "alarm", alarm });
       return true;
     },
@@ -98,14 +111,39 @@ export function start(
     counters,
   });
   const wss = new WebSocketServer({ noServer: true, maxPayload: o.maxPayloadBytes, perMessageDeflate: false, clientTracking: false });
-  const http = createHttpServer(httpListener(o.http));
+  const inspector = o.inspector
+    ? new Inspector(o.inspector, { shared, rooms, kinds: o.rooms.map((r) => r.name), dataDir: o.dataDir, now, unavailable: () => closing() || !shared.db.open, log })
+    : undefined;
+  const app = inspector ? inspector.wrap(httpListener(o.http)) : httpListener(o.http);
+  const http = createHttpServer(endpoint ? endpoint.wrap(app) : app);
+  const requestId = createRequestIds();
   http.on("upgrade", (request: IncomingMessage, socket: Duplex, head: Buffer) => {
     socket.on("error", destroy);
-    if (closing()) return refuseUpgrade(socket, 503, "SHUTTING_DOWN");
+    // Before the Web Request is made from it: authenticate and the room's log lines see it.
+    const req = requestId(request);
+    const refuse = (status: number, code: string) => {
+      // Anyone can provoke these: debug only, and no query string (it may carry credentials).
+      log.debug({ req, path: request.url?.split("?")[0], status, code }, "upgrade refused");
+      refuseUpgrade(socket, status, code);
+    };
+    if (closing()) return refuse(503, "SHUTTING_DOWN");
     const route = router.match(new URL(request.url ?? "/", "http://localhost").pathname);
-    if (!route) return refuseUpgrade(socket, 404, "ROOM_NOT_FOUND");
-    if (!upgradeOriginAllowed(request, o.allowedOrigins)) return refuseUpgrade(socket, 403, "ORIGIN_NOT_ALLOWED");
-    accept(wss, sockets, request, socket, head, rooms.slot(route.def, route.id));
+    if (!route) return refuse(404, "ROOM_NOT_FOUND");
+    if (!upgradeOriginAllowed(request, o.allowedOrigins)) return refuse(403, "ORIGIN_NOT_ALLOWED");
+    if (!route.routed) {
+      // Only `authenticate` reads the Web Request (see UpgradeRequest): other rooms get its id.
+      const upgrade = route.def.options.authenticate ? toWebRequest(request) : { requestId: req };
+      return accept(wss, sockets, request, socket, head, rooms.slot(route.def, route.id), upgrade);
+    }
+    const webRequest = toWebRequest(request);
+    // The room picks its instance from the request (its `route`).
+    void instanceFor(route, webRequest).then((picked) => {
+      if (socket.destroyed) return;
+      if (closing()) return refuse(503, "SHUTTING_DOWN");
+      if ("id" in picked) return accept(wss, sockets, request, socket, head, rooms.slot(route.def, picked.id), webRequest);
+      if (picked.error !== undefined) log.error({ err: picked.error, room: route.def.name, req }, "route failed");
+      refuse(picked.status, picked.code);
+    });
   });
 
   const timers: NodeJS.Timeout[] = [];
@@ -131,6 +169,7 @@ export function start(
   const teardown = (clean: boolean) => {
     for (const timer of timers) clearInterval(timer);
     alarms.stop();
+    inspector?.close();
     committer.close();
     rooms.close();
     try {
@@ -185,8 +224,7 @@ function destroy(this: Duplex): void {
  * Completes an upgrade. A function of its own so that no listener left on the socket shares
  * a closure with the Web Request: it is held only until the client's hello.
  */
-function accept(wss: WebSocketServer, sockets: Sockets, request: IncomingMessage, socket: Duplex, head: Buffer, slot: RoomSlot): void {
-  const webRequest = toWebRequest(request);
+function accept(wss: WebSocketServer, sockets: Sockets, request: IncomingMessage, socket: Duplex, head: Buffer, slot: RoomSlot, webRequest: UpgradeRequest): void {
   wss.handleUpgrade(request, socket, head, (ws) => {
     socket.off("error", destroy); // ws handles the socket's errors from here on
     sockets.attach(ws, slot, webRequest);

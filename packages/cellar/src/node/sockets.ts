@@ -1,31 +1,15 @@
 import type { WebSocket } from "ws";
 import { ConnectionRecord } from "../core/connection.js";
+import type { UpgradeRequest } from "../core/instance.js";
 import { CLOSE_CODES } from "../core/error-codes.js";
 import { cellarError } from "../core/errors.js";
-import { randomToken } from "../core/ids.js";
 import { takeBinaryFrame, takeTextFrame, type IntakeHost } from "../core/intake.js";
 import { errorFrame } from "../core/protocol.js";
 import { TokenBucket } from "../core/rate-limiter.js";
+import { wsRefusalCode, type RefusedFrames } from "./refused-frames.js";
 import type { Rooms, RoomSlot } from "./rooms.js";
-
-/**
- * Turns frames into bytes, once per frame: a broadcast hands the same string to every
- * recipient, and `ws` would otherwise encode it to UTF-8 again for each socket.
- */
-class FrameEncoder {
-  #frame: string | undefined;
-  #bytes: Buffer | undefined;
-
-  bytes(frame: string): Buffer {
-    if (frame !== this.#frame) {
-      this.#bytes = Buffer.from(frame);
-      this.#frame = frame;
-    }
-    return this.#bytes!;
-  }
-}
-
-const TEXT = { binary: false };
+import { TokenPool } from "./token-pool.js";
+import { FrameEncoder, sendText, writesDirectly } from "./ws-frames.js";
 
 /**
  * Bytes a socket may have waiting to be sent before it is cut off: a client that reads
@@ -35,17 +19,22 @@ export const MAX_BUFFERED_BYTES = 16 * 1024 * 1024;
 
 /** The socket side of a connection: a class, not closures, to keep idle connections small. */
 class WsPort {
+  /** Frames may be written as prebuilt bytes (see ws-frames.ts). */
+  private readonly direct: boolean;
+
   constructor(
     private readonly ws: WebSocket,
     private readonly encoder: FrameEncoder,
-  ) {}
+  ) {
+    this.direct = writesDirectly(ws);
+  }
 
   send(frame: string): void {
     if (this.ws.bufferedAmount > MAX_BUFFERED_BYTES) {
       this.ws.terminate();
       return;
     }
-    this.ws.send(this.encoder.bytes(frame), TEXT);
+    sendText(this.ws, this.direct, this.encoder, frame);
   }
 
   close(code: number, reason: string): void {
@@ -56,7 +45,7 @@ class WsPort {
 /** Internal: a connection of the Node host, with its socket and room. */
 export class NodeConnection extends ConnectionRecord {
   /** The upgrade request, kept until `hello` hands it to `authenticate`. */
-  request: Request | undefined;
+  request: UpgradeRequest | undefined;
   /** Answered the last heartbeat ping (or sent something since). */
   alive = true;
   /** Closes the socket if no hello comes in time; cleared by the hello. */
@@ -65,11 +54,12 @@ export class NodeConnection extends ConnectionRecord {
   constructor(
     readonly ws: WebSocket,
     readonly slot: RoomSlot,
-    request: Request,
+    request: UpgradeRequest,
     bucket: TokenBucket,
     encoder: FrameEncoder,
+    id: string,
   ) {
-    super(randomToken(12), new WsPort(ws, encoder), bucket);
+    super(id, new WsPort(ws, encoder), bucket);
     this.request = request;
   }
 }
@@ -81,7 +71,7 @@ export interface SocketsOptions {
   handshakeTimeoutMs: number;
   now: () => number;
   closing: () => boolean;
-  counters: { refusedBad: number; refusedRate: number };
+  counters: RefusedFrames;
 }
 
 /**
@@ -93,6 +83,8 @@ export class Sockets {
   readonly #intake: IntakeHost;
   readonly all = new Set<NodeConnection>();
   readonly #encoder = new FrameEncoder();
+  /** Connection ids. */
+  readonly #tokens = new TokenPool();
 
   constructor(options: SocketsOptions) {
     this.#o = options;
@@ -117,16 +109,13 @@ export class Sockets {
         const c = connection as NodeConnection;
         rooms.dispatch(c.slot, { type: "event", connection: c, event, data, id });
       },
-      refused: (kind) => {
-        if (kind === "bad") options.counters.refusedBad++;
-        else options.counters.refusedRate++;
-      },
+      refused: (code) => options.counters.add(code),
     };
   }
 
-  attach(ws: WebSocket, slot: RoomSlot, request: Request): NodeConnection {
+  attach(ws: WebSocket, slot: RoomSlot, request: UpgradeRequest): NodeConnection {
     const o = this.#o;
-    const connection = new NodeConnection(ws, slot, request, new TokenBucket(o.eventsPerSecond, o.burst, o.now()), this.#encoder);
+    const connection = new NodeConnection(ws, slot, request, new TokenBucket(o.eventsPerSecond, o.burst, o.now()), this.#encoder, this.#tokens.token(12));
     this.all.add(connection);
     o.rooms.addConnection(slot, connection);
     connection.handshakeTimer = setTimeout(() => {
@@ -146,7 +135,7 @@ export class Sockets {
       // ws reports protocol errors (oversized frames, bad UTF-8, bad opcodes) here, with a
       // WS_ERR_* code, and closes the socket itself with the matching code (1009, 1007,
       // 1002): those are refused frames. Network errors (a reset peer) are not.
-      if (error.code?.startsWith("WS_ERR_")) o.counters.refusedBad++;
+      if (error.code?.startsWith("WS_ERR_")) o.counters.add(wsRefusalCode(error.code));
     });
     ws.on("close", (code, reason) => {
       clearTimeout(connection.handshakeTimer);

@@ -4,6 +4,16 @@
  * mapping and the differences.
  */
 export { defineRoom, createActorHandler } from "./room.js";
+export { defineConnection, createConnectionHandler, createRoomHandler } from "./connection.js";
+export type {
+  ConnectionActor,
+  ConnectionDefinitionOptions,
+  ConnectionEmit,
+  ConnectionEventHandler,
+  ConnectionHandlerContext,
+  ConnectionMessageContext,
+  VeraniConnection,
+} from "./connection.js";
 export type { EventHandler, RoomDefinitionOptions, VeraniRoom } from "./room.js";
 export type { ActorEmit, ConnectionMeta, EmitBuilder, MessageContext, SocketEmit, VeraniActor, VeraniContext } from "./context.js";
 export { DEFAULT_CHANNEL } from "./context.js";

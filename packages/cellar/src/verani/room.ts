@@ -2,10 +2,11 @@
  * Verani's `defineRoom` and `createActorHandler`, mapped onto a Cellar room definition.
  * See docs/verani.md for each name and every difference.
  */
-import { defineRoom as defineCellarRoom, type RoomDefinition, type EventContext } from "../core/define-room.js";
+import { defineRoom as defineCellarRoom, type RoomDefinition } from "../core/define-room.js";
 import { cellarError, type CellarError } from "../core/errors.js";
 import type { PersistOptions } from "../core/state-tracker.js";
-import { channelsOf, DEFAULT_CHANNEL, veraniContext, type ConnectionMeta, type MessageContext, type VeraniContext } from "./context.js";
+import { guardedBy, handlerRegistry, stateOptions } from "./handlers.js";
+import { actorOf, channelsOf, DEFAULT_CHANNEL, veraniContext, type ConnectionMeta, type MessageContext, type VeraniActor, type VeraniContext } from "./context.js";
 
 type Awaitable<T> = T | Promise<T>;
 
@@ -29,6 +30,15 @@ export interface RoomDefinitionOptions<S extends object, M extends ConnectionMet
   extractMeta?(request: Request): Awaitable<M>;
   onConnect?(ctx: VeraniContext<S, M>): Awaitable<void>;
   onDisconnect?(ctx: VeraniContext<S, M>): Awaitable<void>;
+  /** Events without a handler of their own (Cellar's `"*"`). */
+  onMessage?(ctx: MessageContext<S, M>, frame: { type: string; data: unknown }): Awaitable<void>;
+  /**
+   * A handler or hook threw. Called before Cellar rolls the handler back, so what it sends
+   * is dropped with the rest (the sender gets Cellar's error frame).
+   */
+  onError?(error: unknown, ctx: VeraniContext<S, M>): Awaitable<void>;
+  /** The instance was loaded again after it hibernated (its connections stayed open). */
+  onHibernationRestore?(actor: VeraniActor<S>): Awaitable<void>;
 }
 
 /** What Verani's `defineRoom` returns: handlers are added with `on` and removed with `off`. */
@@ -57,62 +67,56 @@ export function defineRoom<S extends object, M extends ConnectionMeta = Connecti
   const websocketPath = options.websocketPath ?? "/ws";
   const name = options.name ?? nameFromPath(websocketPath);
   const extractMeta: (request: Request) => Awaitable<Partial<ConnectionMeta>> = options.extractMeta ?? defaultMeta;
-  const { onConnect, onDisconnect } = options;
-  const handlers = new Map<string, EventHandler<S, M>[]>();
-
+  const { onConnect, onDisconnect, onMessage, onError, onHibernationRestore } = options;
+  // Verani's onError sees what threw; Cellar then rolls the handler back as for any room.
+  const guarded = guardedBy(onError);
   const definition = defineCellarRoom<S>({
     name,
     websocketPath,
-    state: options.state ?? ({} as S),
-    ...(options.persistedKeys && { persistedKeys: options.persistedKeys }),
-    ...(options.persistOptions && { persistOptions: options.persistOptions }),
-    ...(options.onPersistError && { onPersistError: options.onPersistError }),
+    ...stateOptions(options),
     // Cellar's meta must be a plain object; Verani's is too (it travels in socket attachments).
     authenticate: async (request) => ({ ...(await extractMeta(request)) }) as Record<string, unknown>,
     async onConnect(ctx) {
       // A resumed session kept its channels; joining again changes nothing.
       for (const channel of channelsOf(ctx.connection.meta)) ctx.connection.join(channel);
-      await onConnect?.(veraniContext<S, M>(ctx));
+      const vctx = veraniContext<S, M>(ctx);
+      await guarded(vctx, () => onConnect?.(vctx));
     },
-    ...(onDisconnect && { onDisconnect: (ctx) => onDisconnect(veraniContext<S, M>(ctx)) }),
+    ...(onDisconnect && {
+      onDisconnect: async (ctx) => {
+        const vctx = veraniContext<S, M>(ctx);
+        await guarded(vctx, () => onDisconnect(vctx));
+      },
+    }),
+    ...(onHibernationRestore && { onHibernationRestore: (ctx) => onHibernationRestore(actorOf(ctx)) }),
   });
 
-  return {
-    name,
-    websocketPath,
+  const registry = handlerRegistry<MessageContext<S, M>>(
     definition,
-    on(event, handler) {
-      if (typeof handler !== "function") throw cellarError("INVALID_OPTION", `room "${name}": the handler of "${event}" must be a function`);
-      let list = handlers.get(event);
-      if (!list) {
-        handlers.set(event, (list = []));
-        definition.on(event, (ctx, data) => runHandlers(handlers.get(event) ?? [], ctx, data));
-      }
-      list.push(handler);
-    },
-    off(event, handler) {
-      const list = handlers.get(event);
-      if (!list) return;
-      // Cellar keeps its dispatcher registered; with no handler left the event does nothing.
-      list.splice(0, list.length, ...(handler === undefined ? [] : list.filter((h) => h !== handler)));
-    },
-  };
+    (ctx, data) => ({ ...veraniContext<S, M>(ctx), frame: { type: ctx.event, data } }),
+    undefined,
+    onError && ((error, vctx) => onError(error, vctx)),
+  );
+  if (onMessage) registry.on("*", (vctx) => onMessage(vctx, vctx.frame));
+  return { name, websocketPath, definition, on: registry.on, off: registry.off };
 }
 
-/** Verani's `createActorHandler`: the Cellar room definition to serve (see docs/verani.md). */
+/**
+ * Verani's `createActorHandler`. On Node it is the Cellar room definition, for
+ * `createServer({ rooms })`; on Cloudflare (the package's `workerd` entry) a Durable Object
+ * class. See docs/verani.md.
+ */
 export function createActorHandler<S extends object, M extends ConnectionMeta>(room: VeraniRoom<S, M>): RoomDefinition<S> {
+  return definitionOf(room, "createActorHandler");
+}
+
+/** The Cellar room a Verani room maps to, or a clear error for anything else. */
+export function definitionOf<S extends object>(room: { definition: RoomDefinition<S> } | undefined, entry: string): RoomDefinition<S> {
   if (!room || typeof room !== "object" || !room.definition) {
-    throw cellarError("INVALID_OPTION", "createActorHandler: pass what cellar/verani's defineRoom returned");
+    const define = entry === "createConnectionHandler" ? "defineConnection" : "defineRoom";
+    throw cellarError("INVALID_OPTION", `${entry}: pass what cellar/verani's ${define} returned`);
   }
   return room.definition;
-}
-
-/** Several handlers of one event run in the order they were added; the last one's result is the ack. */
-async function runHandlers<S, M extends ConnectionMeta>(list: readonly EventHandler<S, M>[], ctx: EventContext<S, any>, data: unknown): Promise<unknown> {
-  const vctx: MessageContext<S, M> = { ...veraniContext<S, M>(ctx), frame: { type: ctx.event, data } };
-  let result: unknown;
-  for (const handler of [...list]) result = await handler(vctx, data);
-  return result;
 }
 
 /** Verani's default: `userId` from `?userId=`; without it, and for `clientId`, `metaOf` uses the connection's id. */
@@ -121,6 +125,7 @@ function defaultMeta(request: Request): Partial<ConnectionMeta> {
   return { ...(userId && { userId }), channels: [DEFAULT_CHANNEL] };
 }
 
-function nameFromPath(path: string): string {
+/** A room kind named after its path: "/ws/counter" → "ws-counter". */
+export function nameFromPath(path: string): string {
   return path.replace(/[^a-z0-9_-]+/gi, "-").replace(/^-+|-+$/g, "").slice(0, 64) || "ws";
 }

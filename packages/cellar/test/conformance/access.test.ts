@@ -77,6 +77,24 @@ describe("upgrade path", () => {
       expect(await viaPath.request("add", "x")).toBe(1);
       expect(await (await host.connect("notes", "room-1")).request("read")).toEqual({ count: 1, rows: 1 });
     });
+
+    it("serves the instance its route picks from the request, and refuses the upgrade its route refuses", async () => {
+      await start();
+      const at = (query: string) => `${host.url.replace(/^http/, "ws")}/me${query}`;
+      viaPath = new CellarClient(at("?user=ana"), { WebSocket: WebSocket as unknown as WebSocketConstructor });
+      expect(await viaPath.request("whoami")).toBe("ana");
+      expect(await viaPath.request("inc")).toBe(1);
+      expect(await (await host.connect("mine", "ana")).request("inc")).toBe(2);
+      expect(await (await host.connect("mine", "bo")).request("inc")).toBe(1);
+
+      const refused = async (query: string) => {
+        const { status, body } = await upgradeAnswer(at(query));
+        return { status, code: JSON.parse(body).code };
+      };
+      expect(await refused("")).toEqual({ status: 401, code: "UNAUTHORIZED" });
+      expect(await refused("?user=a%2Fb")).toEqual({ status: 400, code: "INVALID_ARGUMENT" });
+      expect(await refused("?user=crash")).toEqual({ status: 500, code: "INTERNAL_ERROR" });
+    });
   });
 });
 

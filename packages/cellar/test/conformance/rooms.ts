@@ -637,6 +637,22 @@ notes.on("read", (ctx) => ({
   rows: ctx.storage.sql.exec<{ n: number }>("SELECT count(*) AS n FROM note").one().n,
 }));
 
+/** One instance per user at /me?user=<name>, picked by its `route`; without a user the upgrade is refused. */
+export const mine = defineRoom({
+  name: "mine",
+  state: { count: 0 },
+  persistedKeys: ["count"],
+  websocketPath: "/me",
+  route(request) {
+    const user = new URL(request.url).searchParams.get("user");
+    if (user === null) throw new CellarError("UNAUTHORIZED", "Say who you are");
+    if (user === "crash") throw new Error("route bug");
+    return user;
+  },
+});
+mine.on("inc", (ctx) => ++ctx.state.count);
+mine.on("whoami", (ctx) => ctx.room.id);
+
 // Actions: app code's way into a room (host.call).
 
 /** A ledger that only server-side actions change; clients can read it and hear of changes. */
@@ -657,4 +673,4 @@ ledger.action("crash", () => {
   throw new Error("internal detail that must not leave the room");
 });
 
-export const rooms = [seq, gated, vault, deep, shallow, unstorable, box, lobby, timer, feed, profile, scratch, hall, counter, guarded, validated, settings, notes, ledger];
+export const rooms = [seq, gated, vault, deep, shallow, unstorable, box, lobby, timer, feed, profile, scratch, hall, counter, guarded, validated, settings, notes, mine, ledger];

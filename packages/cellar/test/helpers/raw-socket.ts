@@ -58,9 +58,9 @@ export class RawSocket {
     ws.on("error", () => {}); // the close event follows
   }
 
-  /** Opens a socket without sending hello. */
-  static async open(url: string, origin?: string): Promise<RawSocket> {
-    const ws = new WebSocket(url, origin === undefined ? {} : { origin });
+  /** Opens a socket without sending hello (with these request headers, if any). */
+  static async open(url: string, origin?: string, headers?: Record<string, string>): Promise<RawSocket> {
+    const ws = new WebSocket(url, { ...(origin === undefined ? {} : { origin }), ...(headers ? { headers } : {}) });
     const socket = new RawSocket(ws);
     await new Promise<void>((resolve, reject) => {
       ws.once("open", () => resolve());

@@ -1,10 +1,9 @@
-import { fileURLToPath } from "node:url";
 import { afterEach, describe, expect, it } from "vitest";
-import { startServerProcess, startTestServer, tempDataDir, type ServerProcess, type TestServer } from "cellar/testing";
+import { startTestServer, tempDataDir, type ServerProcess, type TestServer } from "cellar/testing";
 // The program under test is the example: Verani's documented counter, only its import changed.
 import { CounterActor } from "../../../../examples/verani-counter/src/room.js";
 import { ActivityActor } from "./fixtures/activity-room.js";
-import { Clients } from "./helpers.js";
+import { Clients, startVeraniProcess } from "./helpers.js";
 
 /*
  * Verani's documented counter room, unchanged but for its import, through a real server and
@@ -108,11 +107,7 @@ describe("Verani's counter room on Cellar", () => {
   it("keeps every acknowledged increment through a SIGKILL", async () => {
     const dataDir = tempDataDir();
     const boot = async () => {
-      const p = await startServerProcess({
-        script: fileURLToPath(new URL("./fixtures/server-main.ts", import.meta.url)),
-        env: { DATA_DIR: dataDir },
-        execArgv: ["--conditions=source", "--import", "tsx"],
-      });
+      const p = await startVeraniProcess(dataDir);
       processes.push(p);
       return p;
     };

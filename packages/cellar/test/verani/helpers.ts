@@ -1,6 +1,8 @@
+import { fileURLToPath } from "node:url";
 import { WebSocket } from "ws";
 import { vi } from "vitest";
 import type { WebSocketConstructor } from "cellar/client";
+import { startServerProcess, type ServerProcess } from "cellar/testing";
 import { VeraniClient, type VeraniClientOptions } from "cellar/verani/client";
 
 /** Verani clients made by a test, each recording the events it received. */
@@ -43,4 +45,13 @@ function nextOf(received: Array<{ event: string; data: any; taken?: boolean }>, 
     },
     { timeout: 5_000, interval: 10 },
   );
+}
+
+/** A server process with every Verani room of the tests (fixtures/server-main.ts) on `dataDir`, for SIGKILL tests. */
+export function startVeraniProcess(dataDir: string): Promise<ServerProcess> {
+  return startServerProcess({
+    script: fileURLToPath(new URL("./fixtures/server-main.ts", import.meta.url)),
+    env: { DATA_DIR: dataDir },
+    execArgv: ["--conditions=source", "--import", "tsx"],
+  });
 }

@@ -27,6 +27,8 @@ export class SharedDb {
   readonly db: Database.Database;
   readonly #s: ReturnType<typeof prepareAll>;
   readonly #listStatements = new Map<string, Statement>();
+  /** Prepared on the first scrape: a server without metrics never needs them. */
+  #countStatements: Record<"alarms" | "alarmsDue" | "logRows", Statement> | undefined;
 
   constructor(dataDir: string, durability: Durability) {
     mkdirSync(dataDir, { recursive: true });
@@ -38,6 +40,10 @@ export class SharedDb {
       this.db.pragma("journal_mode = WAL");
       this.db.pragma("locking_mode = EXCLUSIVE");
       this.db.pragma(`synchronous = ${durability === "full" ? "FULL" : "NORMAL"}`);
+      // 16 MiB of page cache instead of 2: rooms' rows are read back without a trip to the
+      // OS. (The WAL keeps SQLite's default checkpoint every 1,000 pages: a checkpoint runs
+      // inside a commit and waits for its fsyncs, and a larger one stalls the event loop longer.)
+      this.db.pragma("cache_size = -16384");
       // Take the exclusive lock now: a second server on this directory fails here.
       this.db.exec("BEGIN IMMEDIATE; COMMIT");
     } catch (error) {
@@ -210,6 +216,20 @@ export class SharedDb {
 
   nextAlarmAfter(now: number): number | undefined {
     return (this.#s.nextAlarm.pluck(true).get(now) as number | null) ?? undefined;
+  }
+
+  /**
+   * For metrics, read at scrape time: alarms scheduled, those due by `now`, and the rows of
+   * the replay log (a walk of an index: measured 7 ms for 300,000 rows read cold, under 1 ms
+   * warm).
+   */
+  counts(now: number): { alarms: number; alarmsDue: number; logRows: number } {
+    const s = (this.#countStatements ??= {
+      alarms: this.db.prepare("SELECT count(*) FROM alarms").pluck(true),
+      alarmsDue: this.db.prepare("SELECT count(*) FROM alarms WHERE due_at <= ?").pluck(true),
+      logRows: this.db.prepare("SELECT count(*) FROM replay_log").pluck(true),
+    });
+    return { alarms: s.alarms.get() as number, alarmsDue: s.alarmsDue.get(now) as number, logRows: s.logRows.get() as number };
   }
 
   // KV namespaces
