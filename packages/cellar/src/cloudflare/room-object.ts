@@ -4,6 +4,7 @@
  * addressed by name from the app's own Worker (cellar/verani's `createActorHandler`).
  */
 import { DurableObject } from "cloudflare:workers";
+import { CellarError } from "../core/errors.js";
 import type { Logger } from "../core/ports.js";
 import { originAllowed, REMOTE_ADDRESS_HEADER, type Router } from "../core/router.js";
 import { ID_HEADER, KIND_HEADER, ObjectHost, type CallResult, type ObjectOptions } from "./object-host.js";
@@ -55,6 +56,16 @@ export function roomObjectClass(
       return this.#host.call(kind, id, action, args);
     }
   };
+}
+
+/**
+ * Runs `action` in instance `id` of `kind` through `stub` (an object of a `roomObjectClass`),
+ * over Workers RPC: the action's `CellarError` comes back with its code.
+ */
+export async function callAction<R>(stub: DurableObjectStub, kind: string, id: string, action: string, args: unknown): Promise<R> {
+  const result = await (stub as unknown as { cellarCall(...a: unknown[]): Promise<CallResult> }).cellarCall(kind, id, action, args);
+  if (!result.ok) throw new CellarError(result.code, result.message);
+  return result.value as R;
 }
 
 /**

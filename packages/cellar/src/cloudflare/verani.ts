@@ -6,11 +6,11 @@
  */
 import { DurableObject, env } from "cloudflare:workers";
 import type { RoomDefinition } from "../core/define-room.js";
-import { CellarError, cellarError } from "../core/errors.js";
+import { cellarError } from "../core/errors.js";
 import { resolveHostOptions } from "../core/host-options.js";
 import { Router, SINGLE_INSTANCE_ID, validInstanceId } from "../core/router.js";
-import { ID_HEADER, type CallResult } from "./object-host.js";
-import { consoleLogger, roomObjectClass, upgradeFor, type RoomObjectClass } from "./room-object.js";
+import { ID_HEADER } from "./object-host.js";
+import { callAction, consoleLogger, roomObjectClass, upgradeFor, type RoomObjectClass } from "./room-object.js";
 import type { ConnectionMeta } from "../verani/context.js";
 import type { VeraniConnection } from "../verani/connection.js";
 import { definitionOf, type VeraniRoom } from "../verani/room.js";
@@ -53,10 +53,7 @@ export function createConnectionHandler<M extends ConnectionMeta, S extends obje
   connection.access = {
     async call<R>(kind: string, id: string, action: string, args?: unknown): Promise<R> {
       const namespace = namespaceOf(className, candidates);
-      const stub = namespace.get(namespace.idFromName(id)) as unknown as { cellarCall(...a: unknown[]): Promise<CallResult> };
-      const result = await stub.cellarCall(kind, id, action, args);
-      if (!result.ok) throw new CellarError(result.code, result.message);
-      return result.value as R;
+      return callAction<R>(namespace.get(namespace.idFromName(id)), kind, id, action, args);
     },
     kv() {
       throw cellarError("INVALID_ARGUMENT", "Verani connections reach KV through their own bindings");

@@ -1,12 +1,12 @@
 import type { RoomAccess } from "../core/define-room.js";
-import { CellarError, cellarError } from "../core/errors.js";
+import { cellarError } from "../core/errors.js";
 import { resolveHostOptions, optionChecks, type HostOptions } from "../core/host-options.js";
 import { createKvNamespace } from "../core/kv-api.js";
 import type { Logger } from "../core/ports.js";
 import { instanceFor, originAllowed, Router, validInstanceId } from "../core/router.js";
 import { WorkersKv } from "./kv.js";
-import type { CallResult, ObjectOptions } from "./object-host.js";
-import { consoleLogger, isLogLevel, LOG_LEVELS, roomObjectClass, upgradeFor, type LogLevel, type RoomObjectClass } from "./room-object.js";
+import type { ObjectOptions } from "./object-host.js";
+import { callAction, consoleLogger, isLogLevel, LOG_LEVELS, roomObjectClass, upgradeFor, type LogLevel, type RoomObjectClass } from "./room-object.js";
 
 /** Anything with a fetch handler: a Hono app, or `{ fetch }`. */
 export interface WorkerApp {
@@ -81,10 +81,7 @@ export function createWorker(options: WorkerOptions): CellarWorker {
           if (!def) throw cellarError("ROOM_NOT_FOUND", `No room kind "${kind}"`);
           if (typeof id !== "string" || !validInstanceId(id)) throw cellarError("INVALID_ARGUMENT", "Instance ids are 1 to 128 characters, without control characters or /");
           if (!def.actions.has(action)) throw cellarError("UNKNOWN_ACTION", `Room kind "${kind}" has no action "${action}"`);
-          const stub = stubOf(env, kind, id) as unknown as { cellarCall(...a: unknown[]): Promise<CallResult> };
-          const result = await stub.cellarCall(kind, id, action, args);
-          if (!result.ok) throw new CellarError(result.code, result.message);
-          return result.value as R;
+          return callAction<R>(stubOf(env, kind, id), kind, id, action, args);
         },
         kv: (name) => createKvNamespace(name, { store: kv, now: Date.now, layers: () => [], write: (namespace, key, record) => kv.write(namespace, key, record) }),
       };

@@ -411,8 +411,7 @@ export class RoomInstance implements InvocationHost {
     let match = resume && this.sequencer ? await this.#findSession(resume) : undefined;
     // A new session's secret, made before the hooks run so that nothing awaits after them.
     const secret = this.sequencer ? (this.env.randomToken ?? randomToken)() : undefined;
-    // (No await for a host's synchronous hash: a connect is a few microtasks shorter.)
-    const freshHash = secret === undefined ? "" : this.env.hashSecret ? this.env.hashSecret(secret) : await sha256(secret);
+    const freshHash = secret === undefined ? "" : await this.#hash(secret);
     if (connection.phase !== "connecting") return;
     // Frames up to here are replayed (if addressed to this session) or not for it.
     const seqAtOpen = this.#seq;

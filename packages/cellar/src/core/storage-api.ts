@@ -186,39 +186,8 @@ async function listEntries(env: StorageEnv, scope: WriteScope, options: ListOpti
   const range = normalizeRange(options, env.limits);
   const limited = options.limit !== undefined;
   const want = limited ? range.limit : env.limits.maxListEntries + 1;
-  const inRange = (key: string) => keyInRange(key, range);
-  const overlay = overlayStorageRange(scope.layers(), inRange);
-  if (overlay.entries.size === 0) return decodedRows(env, range, overlay.hidesCommitted, limited, want);
-  let deletes = 0;
-  for (const value of overlay.entries.values()) if (value === null) deletes++;
-
-  const merged = new Map<string, string>();
-  if (!overlay.hidesCommitted) {
-    for (const [key, value] of await env.store.listStorage({ ...range, limit: want + deletes })) merged.set(key, value);
-  }
-  for (const [key, value] of overlay.entries) {
-    if (value === null) merged.delete(key);
-    else merged.set(key, value);
-  }
-  const keys = [...merged.keys()].sort(range.reverse ? (a, b) => compareKeys(b, a) : compareKeys).slice(0, want);
-  if (!limited && keys.length > env.limits.maxListEntries) {
-    throw new StorageLimitError(
-      "LIST_LIMIT",
-      `list() matched more than ${env.limits.maxListEntries} entries; pass a limit and page with startAfter`,
-    );
-  }
-  const result = new Map<string, unknown>();
-  for (const key of keys) result.set(key, decodeValue(key, merged.get(key)!));
-  return result;
-}
-
-/**
- * `list` with no pending write in range (the common case): the store's rows are already in
- * key order (its collation is code point order, as `compareKeys`) and limited, so they are
- * decoded as they come, with no merge and no sort.
- */
-async function decodedRows(env: StorageEnv, range: StorageRange, hidden: boolean, limited: boolean, want: number): Promise<Map<string, unknown>> {
-  const rows = hidden ? [] : await env.store.listStorage({ ...range, limit: want });
+  const overlay = overlayStorageRange(scope.layers(), (key) => keyInRange(key, range));
+  const rows = await committedRows(env, range, overlay, want);
   if (!limited && rows.length > env.limits.maxListEntries) {
     throw new StorageLimitError(
       "LIST_LIMIT",
@@ -228,6 +197,25 @@ async function decodedRows(env: StorageEnv, range: StorageRange, hidden: boolean
   const result = new Map<string, unknown>();
   for (const [key, value] of rows) result.set(key, decodeValue(key, value));
   return result;
+}
+
+/**
+ * The encoded rows of a range as this handler sees them, in order, at most `want`. With no
+ * pending write in range (the common case) they are the store's rows as they come: its
+ * collation is code point order, as `compareKeys`, so there is nothing to merge or sort.
+ */
+async function committedRows(env: StorageEnv, range: StorageRange, overlay: ReturnType<typeof overlayStorageRange>, want: number): Promise<Array<[string, string]>> {
+  let deletes = 0;
+  for (const value of overlay.entries.values()) if (value === null) deletes++;
+  const stored = overlay.hidesCommitted ? [] : await env.store.listStorage({ ...range, limit: want + deletes });
+  if (overlay.entries.size === 0) return stored;
+  const merged = new Map<string, string>(stored);
+  for (const [key, value] of overlay.entries) {
+    if (value === null) merged.delete(key);
+    else merged.set(key, value);
+  }
+  const keys = [...merged.keys()].sort(range.reverse ? (a, b) => compareKeys(b, a) : compareKeys).slice(0, want);
+  return keys.map((key) => [key, merged.get(key)!]);
 }
 
 /** Turns list options into one key range; exported for tests. */

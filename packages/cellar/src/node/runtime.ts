@@ -224,10 +224,10 @@ function destroy(this: Duplex): void {
  * Completes an upgrade. A function of its own so that no listener left on the socket shares
  * a closure with the Web Request: it is held only until the client's hello.
  */
-function accept(wss: WebSocketServer, sockets: Sockets, request: IncomingMessage, socket: Duplex, head: Buffer, slot: RoomSlot, webRequest: UpgradeRequest): void {
+function accept(wss: WebSocketServer, sockets: Sockets, request: IncomingMessage, socket: Duplex, head: Buffer, slot: RoomSlot, upgrade: UpgradeRequest): void {
   wss.handleUpgrade(request, socket, head, (ws) => {
     socket.off("error", destroy); // ws handles the socket's errors from here on
-    sockets.attach(ws, slot, webRequest);
+    sockets.attach(ws, slot, upgrade);
   });
 }
 

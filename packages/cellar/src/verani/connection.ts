@@ -15,7 +15,7 @@ import type { Alarm } from "../core/schedule-api.js";
 import type { Storage } from "../core/storage-api.js";
 import { CellarError, cellarError } from "../core/errors.js";
 import type { PersistOptions } from "../core/state-tracker.js";
-import { channelsOf, DEFAULT_CHANNEL, metaOf, type ConnectionMeta, type EmitBuilder } from "./context.js";
+import { actorOf, channelsOf, DEFAULT_CHANNEL, metaOf, type ActorEmit, type ConnectionMeta } from "./context.js";
 import { guardedBy, handlerRegistry, stateOptions } from "./handlers.js";
 import { definitionOf, nameFromPath } from "./room.js";
 
@@ -49,8 +49,8 @@ export interface ConnectionActor {
   getRooms(): Promise<string[]>;
   /** Open connections of this user. */
   getSessionCount(): number;
-  /** To this user's connections in `channel` (default: all). */
-  readonly emit: EmitBuilder & { to(channel: string): EmitBuilder };
+  /** To this user's connections in channel "default" (`emit`) or another channel (`to`). */
+  readonly emit: ActorEmit;
 }
 
 export interface ConnectionHandlerContext<S, M extends ConnectionMeta = ConnectionMeta> {
@@ -133,20 +133,18 @@ export function defineConnection<M extends ConnectionMeta = ConnectionMeta, E = 
     return meta;
   };
 
-  const connection: VeraniConnection<M, S> = {
+  // The Cloudflare entry sets `access` once this is made; the handlers read it when they run.
+  const connection: Pick<VeraniConnection<M, S>, "name" | "websocketPath" | "connectionBinding" | "access"> = {
     name,
     websocketPath,
     connectionBinding: options.connectionBinding ?? name,
-    definition: undefined as never,
-    on: undefined as never,
-    off: undefined as never,
   };
   const accessOf = (ctx: RoomContext<S>): RoomAccess => {
     const access = connection.access ?? (ctx as unknown as { [ROOM_ACCESS]?: RoomAccess })[ROOM_ACCESS];
     if (!access) throw cellarError("INTERNAL_ERROR", `Verani connection "${name}": this host gives rooms no way to each other`);
     return access;
   };
-  const contexts = new ConnectionContexts<S, M>(name);
+  const contexts = new ConnectionContexts<S, M>();
   const onError = options.onError;
   const guarded = guardedBy(onError);
 
@@ -271,10 +269,8 @@ async function deliver(access: RoomAccess, kind: string, items: readonly OutboxI
 
 /** Builds Verani's `ctx` for connection handlers and queues what they send elsewhere. */
 class ConnectionContexts<S, M extends ConnectionMeta> {
-  readonly #outboxes = new WeakMap<object, OutboxItem[]>();
-  readonly #cellar = new WeakMap<object, ConnectionContext<S, any>>();
-
-  constructor(readonly kind: string) {}
+  /** Per Verani `ctx`: its Cellar `ctx`, and what it sent to rooms and users. */
+  readonly #runs = new WeakMap<object, { ctx: ConnectionContext<S, any>; outbox: OutboxItem[] }>();
 
   of(ctx: ConnectionContext<S, any>): ConnectionHandlerContext<S, M> {
     const send = (event: string, data?: unknown) => ctx.emit.reply(event, data);
@@ -286,21 +282,16 @@ class ConnectionContexts<S, M extends ConnectionMeta> {
       toRoom: (room: string) => later((event, data) => ({ to: "room", room: checkRoom(room), event, data })),
       toUser: (userId: string) => later((event, data) => ({ to: "user", userId, event, data })),
     });
-    const toChannel = (channel: string | undefined): EmitBuilder => ({
-      emit(event, data) {
-        const targets = ctx.room.connections().filter((c) => channel === undefined || c.channels.has(channel));
-        if (channel === undefined) ctx.emit.broadcast(event, data);
-        else ctx.emit.to(channel).emit(event, data);
-        return targets.length;
-      },
-    });
+    const { getStorage, getSessionCount, emit: toChannels } = actorOf(ctx);
     const userId = ctx.room.id;
     const vctx: ConnectionHandlerContext<S, M> = {
       state: ctx.state,
       meta: metaOf<M>(ctx.connection),
       emit,
       actor: {
-        getStorage: () => ctx.storage,
+        getStorage,
+        getSessionCount,
+        emit: toChannels,
         joinRoom: async (room, meta = {}) => {
           const joined = await joinedRooms(ctx.storage);
           if (!joined.includes(checkRoom(room))) await ctx.storage.put(JOINED_KEY, [...joined, room]);
@@ -312,27 +303,22 @@ class ConnectionContexts<S, M extends ConnectionMeta> {
           this.queue(vctx, { to: "leave", room: checkRoom(room), userId });
         },
         getRooms: () => joinedRooms(ctx.storage),
-        getSessionCount: () => ctx.room.connections().length,
-        emit: { ...toChannel(undefined), to: (channel) => toChannel(channel) },
       },
     };
-    this.#cellar.set(vctx, ctx);
+    this.#runs.set(vctx, { ctx, outbox: [] });
     return vctx;
   }
 
   queue(vctx: object, item: OutboxItem): void {
-    let outbox = this.#outboxes.get(vctx);
-    if (!outbox) this.#outboxes.set(vctx, (outbox = []));
-    outbox.push(item);
+    this.#runs.get(vctx)!.outbox.push(item);
   }
 
   /** Writes what the handler sent elsewhere as one alarm, due now, committed with its other writes. */
   async flush(vctx: object): Promise<void> {
-    const outbox = this.#outboxes.get(vctx);
-    const ctx = this.#cellar.get(vctx);
-    if (!outbox?.length || !ctx) return;
-    this.#outboxes.delete(vctx);
-    await ctx.schedule.at(Date.now(), OUTBOX_ALARM, outbox);
+    const run = this.#runs.get(vctx);
+    if (!run || run.outbox.length === 0) return;
+    this.#runs.delete(vctx);
+    await run.ctx.schedule.at(Date.now(), OUTBOX_ALARM, run.outbox);
   }
 }
 

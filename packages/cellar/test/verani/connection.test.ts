@@ -10,7 +10,7 @@ import { Clients, startVeraniProcess } from "./helpers.js";
  * sender's write committed; all of it survives a forced hibernation and a SIGKILL.
  */
 
-const EVENTS = ["welcome", "message", "theme", "profile", "notes"];
+const EVENTS = ["welcome", "message", "theme", "profile", "notes", "direct"];
 const clients = new Clients();
 let servers: TestServer[] = [];
 const processes: ServerProcess[] = [];
@@ -55,6 +55,20 @@ describe("Verani's defineConnection on Cellar", () => {
     expect(await ana.next("profile")).toMatchObject({ messageCount: 2, theme: "dark" });
     bo.client.emit("profile:get", {});
     expect(await bo.next("profile")).toMatchObject({ messageCount: 1 });
+  });
+
+  it("sends to one other user's connections with toUser, and to nobody else", async () => {
+    const t = await start();
+    const ana = connect(t.url, "ana");
+    const bo = connect(t.url, "bo");
+    const cy = connect(t.url, "cy");
+    for (const c of [ana, bo, cy]) await c.next("welcome");
+    ana.client.emit("direct", { to: "bo", text: "psst" });
+    ana.client.emit("message", { text: "after" });
+    expect(await bo.next("direct")).toEqual({ from: "ana", text: "psst" });
+    await cy.next("message"); // sent after the direct one
+    expect(cy.received.some((r) => r.event === "direct")).toBe(false);
+    expect(ana.received.some((r) => r.event === "direct")).toBe(false);
   });
 
   it("sends nothing to the room when the handler fails after sending (its write rolled back)", async () => {
