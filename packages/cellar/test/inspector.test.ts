@@ -197,6 +197,16 @@ describe("what the inspector shows", () => {
     expect((await api("/api/rooms/vault/%E0%A4%A")).status).toBe(400);
   });
 
+  it("shows the SQL tables of an instance whose last handler failed after writing SQL", async () => {
+    await start();
+    const client = await setUp("broken");
+    await expect(client.request("break")).rejects.toMatchObject({ code: "HANDLER_ERROR" });
+    const view = await json(instancePath("broken"));
+    expect(view.status).toBe("live");
+    expect(view.sql.busy).toBeUndefined();
+    expect(view.sql.tables[1]).toMatchObject({ name: "notes", rows: 1, firstRows: [[1, "first note"]] });
+  });
+
   it("reads a hibernated instance, and one only on disk, without waking it or changing its files", async () => {
     await start();
     const client = await setUp("asleep");

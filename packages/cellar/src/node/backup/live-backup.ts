@@ -182,9 +182,9 @@ export class LiveBackup implements CommitHold {
     const settle = this.#settle;
     if (!settle) return false;
     try {
-      const open = new Map<string, { store: NodeInstanceStore; idle: boolean }>();
+      const open = new Map<string, NodeInstanceStore>();
       for (const slot of this.#host.rooms.slots()) {
-        if (slot.instance && slot.store?.openSql) open.set(relative(this.#host.dataDir, slot.store.sqlPath), { store: slot.store, idle: slot.instance.isIdle() });
+        if (slot.instance && slot.store?.openSql) open.set(relative(this.#host.dataDir, slot.store.sqlPath), slot.store);
       }
       const stopAt = performance.now() + STEP_MS;
       for (const [rel, path] of this.#pending) {
@@ -194,13 +194,8 @@ export class LiveBackup implements CommitHold {
         if (!live) {
           copyClosedDatabase(path, to);
         } else {
-          const file = live.store.openSql!;
-          if (file.inTransaction) {
-            if (!live.idle) continue;
-            // An idle instance has nothing uncommitted: its open transaction holds only
-            // savepoints that failed handlers rolled back, so ending it changes nothing.
-            file.rollback();
-          }
+          const file = live.openSql!;
+          if (file.inTransaction) continue; // a handler's writes, not committed yet
           copyDatabase(file.db, to);
         }
         this.#pending.delete(rel); // from here on `holds` keeps its batches back

@@ -24,6 +24,10 @@ export class SqlFile implements SqlBackend {
   readonly #statements = new Map<string, Statement>();
   readonly #checked = new Map<string, string[]>();
   #nextToken = 0;
+  /** The savepoint whose opening began the open transaction: nothing before it is waiting to commit. */
+  #first: number | undefined;
+  /** The last savepoint rolled back to. */
+  #discarded: number | undefined;
   /** Highest redo turn written here. */
   turn: number;
 
@@ -94,18 +98,28 @@ export class SqlFile implements SqlBackend {
   }
 
   savepoint(): number {
-    if (!this.db.inTransaction) this.db.exec("BEGIN");
     const token = ++this.#nextToken;
+    if (!this.db.inTransaction) {
+      this.db.exec("BEGIN");
+      this.#first = token;
+    }
     this.db.exec(`SAVEPOINT sp${token}`);
     return token;
   }
 
+  /**
+   * Ends a savepoint. When it was rolled back and had begun the transaction, the transaction
+   * holds nothing and ends too, instead of staying open (and the file busy for the inspector
+   * and backups) until some later handler's commit.
+   */
   release(token: number): void {
-    this.db.exec(`RELEASE sp${token}`);
+    if (token === this.#first && token === this.#discarded) this.rollback();
+    else this.db.exec(`RELEASE sp${token}`);
   }
 
   rollbackTo(token: number): void {
     this.db.exec(`ROLLBACK TO sp${token}`);
+    this.#discarded = token;
   }
 
   get databaseSize(): number {
@@ -131,6 +145,7 @@ export class SqlFile implements SqlBackend {
         this.db.prepare("INSERT INTO _cellar_redo (turn, writes) VALUES (?, ?)").run(turn, redo);
       }
       this.db.exec("COMMIT");
+      this.#first = undefined;
     } catch (error) {
       this.rollback();
       throw sqlError(error);
@@ -141,6 +156,7 @@ export class SqlFile implements SqlBackend {
 
   rollback(): void {
     if (this.db.inTransaction) this.db.exec("ROLLBACK");
+    this.#first = undefined;
   }
 
   /** Redo records newer than `appliedTurn`, oldest first. */
