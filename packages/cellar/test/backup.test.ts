@@ -5,6 +5,7 @@ import { defineRoom } from "cellar";
 import type { CellarClient } from "cellar/client";
 import type { BackupResult } from "cellar/node";
 import { startTestServer, tempDataDir, type TestServer, type TestServerOptions } from "cellar/testing";
+import { Staging } from "../src/node/backup/files.js";
 import { restoreBackup } from "../src/node/backup/restore.js";
 import { ledger, tally } from "./fixtures/backup-rooms.js";
 import { latches } from "./helpers/latches.js";
@@ -250,5 +251,52 @@ describe("server.backup refuses bad arguments and changes nothing", () => {
 
     await t.server.close();
     expect(await refused(freshPath("late"))).toBe("SHUTTING_DOWN");
+  });
+});
+
+describe("restoreBackup and a server that starts while it copies", () => {
+  /** Runs `during(target)` just before the restore renames its copy into place. */
+  function beforeRename(during: (target: string) => Promise<void>) {
+    const commit = Staging.prototype.commit;
+    vi.spyOn(Staging.prototype, "commit").mockImplementationOnce(async function (this: Staging) {
+      await during(this.target);
+      return commit.call(this);
+    });
+  }
+  afterEach(() => void vi.restoreAllMocks());
+
+  it("refuses that server on a directory it replaces, and leaves an empty one a server filled", async () => {
+    const dataDir = freshPath("data");
+    const t = await start({ dataDir });
+    await (await t.connect("ledger", "l")).request("add", 1);
+    const backup = await t.server.backup(freshPath("backup"));
+    await (await t.connect("ledger", "l")).request("add", 2);
+    servers.splice(servers.indexOf(t), 1);
+    await t.close();
+
+    // The old directory stays locked until it is gone: the server cannot start on it.
+    let started: string | undefined;
+    beforeRename(async (target) => {
+      started = await start({ dataDir: target }).then(
+        () => "started",
+        (error: Error) => error.message,
+      );
+    });
+    await restoreBackup(backup.dest, dataDir, { force: true });
+    expect(started).toMatch(/in use by another Cellar server/);
+    const restored = await start({ dataDir });
+    expect(await (await restored.connect("ledger", "l")).request("read")).toMatchObject({ entries: [1] });
+    servers.splice(servers.indexOf(restored), 1);
+    await restored.close();
+
+    // An empty target a server starts on meanwhile is not replaced under it.
+    const empty = freshPath("empty");
+    let running: TestServer | undefined;
+    beforeRename(async (target) => {
+      running = await start({ dataDir: target });
+    });
+    await expect(restoreBackup(backup.dest, empty)).rejects.toMatchObject({ code: "DIRECTORY_NOT_EMPTY" });
+    expect(await (await running!.connect("ledger", "new")).request("add", 7)).toBeDefined();
+    expect(stagingLeft(empty)).toEqual([]);
   });
 });

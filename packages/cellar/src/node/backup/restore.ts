@@ -43,9 +43,11 @@ export async function restoreBackup(backupDir: string, dataDir: string, options:
   if (replaced && !options.force) {
     throw cellarError("DIRECTORY_NOT_EMPTY", `"${dataDir}" is not empty; restore into an empty directory, or replace it with --force`);
   }
-  if (existsSync(join(dataDir, "cellar.db"))) assertUnlocked(dataDir);
-
-  const staging = Staging.create(dataDir, { label: "restore", replace: true });
+  // Held until the directory is replaced: a server starting meanwhile finds the lock and
+  // refuses to run on data about to go away. An empty directory is not replaced at all: if
+  // a server filled it meanwhile, the restore fails instead (DIRECTORY_NOT_EMPTY).
+  const lock = existsSync(join(dataDir, "cellar.db")) ? lockIfSqlite(dataDir) : undefined;
+  const staging = Staging.create(dataDir, { label: "restore", replace: replaced });
   try {
     let bytes = 0;
     for (const file of manifest.files) {
@@ -60,6 +62,8 @@ export async function restoreBackup(backupDir: string, dataDir: string, options:
     staging.discard();
     if (error instanceof CellarError) throw error;
     throw cellarError("BACKUP_FAILED", `The restore failed: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
+  } finally {
+    lock?.close();
   }
 }
 
@@ -72,13 +76,17 @@ async function refuseRunningServer(dataDir: string): Promise<void> {
   if (answer) throw cellarError("DATA_DIR_IN_USE", `A Cellar server is running on "${dataDir}"; stop it before restoring`);
 }
 
-/** Throws `DATA_DIR_IN_USE` if a server holds the lock on `cellar.db` (one without an admin socket). */
-function assertUnlocked(dataDir: string): void {
+/**
+ * Takes the lock on `cellar.db`; throws `DATA_DIR_IN_USE` if a server holds it (one without
+ * an admin socket).
+ */
+function lockIfSqlite(dataDir: string): Database.Database | undefined {
   try {
-    lockDataDir(dataDir).close();
+    return lockDataDir(dataDir);
   } catch (error) {
     // A cellar.db SQLite cannot open is no server's: it is about to be replaced.
     if (error instanceof CellarError) throw error;
+    return undefined;
   }
 }
 
