@@ -31,6 +31,9 @@ const tally = defineRoom({
   })
   .on("later", async (ctx) => {
     await ctx.schedule.after(20, "tick");
+  })
+  .action("boom", () => {
+    throw new Error("action broke");
   });
 
 const TOKEN = "0123456789abcdef-metrics-token";
@@ -310,6 +313,27 @@ describe("log lines that follow one connection and its events", () => {
     await new Promise((resolve) => refused.once("error", resolve));
     expect(lines.find((l) => l.msg === "upgrade refused")).toMatchObject({ level: 20, status: 404, code: "ROOM_NOT_FOUND", path: "/rooms/nope/x" });
     expect(JSON.stringify(lines)).not.toContain("secret");
+  });
+
+  it("gives the app's HTTP requests an id: the app and the response see it, and a failed action's line carries it", async () => {
+    const { logger, lines } = captured("info");
+    let t: TestServer | undefined;
+    const app = new Hono().get("/boom", async (c) => {
+      const code = await t!.server.call("tally", "h", "boom").catch((error: CellarError) => error.code);
+      return c.json({ code, seen: c.req.header("x-request-id") });
+    });
+    t = await start({ logger, http: app });
+
+    const traced = await fetch(`${t.url}/boom`, { headers: { "x-request-id": "trace-7" } });
+    expect(traced.headers.get("x-request-id")).toBe("trace-7");
+    expect(await traced.json()).toEqual({ code: "INTERNAL_ERROR", seen: "trace-7" });
+    expect(lines.find((l) => l.msg === "room action failed")).toMatchObject({ room: "tally", instance: "h", action: "boom", req: "trace-7" });
+
+    const anonymous = await fetch(`${t.url}/boom`, { headers: { "x-request-id": "not sane!" } });
+    const made = anonymous.headers.get("x-request-id");
+    expect(made).toMatch(/^[\w-]+-[0-9a-z]+$/);
+    expect((await anonymous.json()).seen).toBe(made);
+    expect(lines.filter((l) => l.msg === "room action failed").map((l) => l.req)).toEqual(["trace-7", made]);
   });
 
   it("writes no per-event line at info level", async () => {

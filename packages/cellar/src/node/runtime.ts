@@ -14,7 +14,7 @@ import type { MetricsEndpoint } from "./metrics-endpoint.js";
 import type { ResolvedOptions } from "./options.js";
 import { recoverSqlFiles } from "./recovery.js";
 import type { RefusedFrames } from "./refused-frames.js";
-import { createRequestIds } from "./request-ids.js";
+import { createRequestIds, withRequestIds } from "./request-ids.js";
 import { Rooms, type RoomSlot } from "./rooms.js";
 import type { UpgradeRequest } from "../core/instance.js";
 import type { RoomAccess } from "../core/define-room.js";
@@ -114,9 +114,10 @@ export function start(
   const inspector = o.inspector
     ? new Inspector(o.inspector, { shared, rooms, kinds: o.rooms.map((r) => r.name), dataDir: o.dataDir, now, unavailable: () => closing() || !shared.db.open, log })
     : undefined;
-  const app = inspector ? inspector.wrap(httpListener(o.http)) : httpListener(o.http);
-  const http = createHttpServer(endpoint ? endpoint.wrap(app) : app);
   const requestId = createRequestIds();
+  // The inspector's requests get ids too, for its log lines.
+  const app = withRequestIds(inspector ? inspector.wrap(httpListener(o.http)) : httpListener(o.http), requestId);
+  const http = createHttpServer(endpoint ? endpoint.wrap(app) : app);
   http.on("upgrade", (request: IncomingMessage, socket: Duplex, head: Buffer) => {
     socket.on("error", destroy);
     // Before the Web Request is made from it: authenticate and the room's log lines see it.

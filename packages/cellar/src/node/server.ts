@@ -11,6 +11,7 @@ import type { CommitStats } from "./committer.js";
 import { Metrics } from "./metrics.js";
 import { MetricsEndpoint } from "./metrics-endpoint.js";
 import { RefusedFrames } from "./refused-frames.js";
+import { currentRequestId } from "./request-ids.js";
 import { resolveOptions, type ResolvedOptions, type ServerOptions } from "./options.js";
 import { Router, validInstanceId, roomUrl } from "./routes.js";
 import { start, type Running } from "./runtime.js";
@@ -217,9 +218,10 @@ class NodeServer implements CellarServer {
     if (def && !fn) return Promise.reject(cellarError("UNKNOWN_ACTION", `Room kind "${kind}" has no action "${action}"`));
     // As on Cloudflare, where only a code and a message cross from the object: an error that
     // is not a CellarError is logged here and reaches the caller as INTERNAL_ERROR.
+    const req = currentRequestId(); // the app's HTTP request making the call, if any
     return this.invoke(kind, id, (ctx) => fn!(ctx, args)).catch((error: unknown) => {
       if (error instanceof CellarError) throw error;
-      this.log.error({ err: error, room: kind, instance: id, action }, "room action failed");
+      this.log.error({ err: error, room: kind, instance: id, action, req }, "room action failed");
       throw cellarError("INTERNAL_ERROR", `Action "${action}" failed`, { cause: error });
     }) as Promise<R>;
   }

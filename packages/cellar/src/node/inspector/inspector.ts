@@ -11,6 +11,7 @@ import type { Logger } from "../../core/ports.js";
 import { COOKIE, InspectorAuth, LOGIN_MS, sameOrigin } from "./auth.js";
 import { PAGE_FILES, PageFiles, type PageFile } from "./page-files.js";
 import { InspectorReader, type InstanceQuery, type ReaderSources } from "./reader.js";
+import { currentRequestId } from "../request-ids.js";
 
 /** Open update streams at most (each re-reads its view once a second). */
 export const MAX_STREAMS = 8;
@@ -190,7 +191,7 @@ export class Inspector {
 
   #clientError(error: unknown): { code: string; message: string } {
     if (error instanceof CellarError) return error.toJSON();
-    this.#sources.log.error({ err: error }, "inspector request failed");
+    this.#sources.log.error({ err: error, req: currentRequestId() }, "inspector request failed");
     return { code: "INTERNAL_ERROR", message: "The inspector could not read this; see the server log" };
   }
 
