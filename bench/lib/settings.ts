@@ -38,8 +38,12 @@ export interface Settings {
   workerd: boolean;
   /** Where workerd's data directories go (`--workerd-data`; default the OS temp directory, as the Node server's). */
   workerdData?: string;
-  /** P1 and P2 also run a Cellar server with Prometheus metrics on (`--metrics`), to price them against the same server without. */
-  metrics: boolean;
+  /**
+   * P1 and P2 also run a second Cellar server (`--metrics`): with Prometheus metrics on, to
+   * price them against the same server without; or, `--metrics=control`, with them off too,
+   * to show how far two identical servers differ in the same comparison.
+   */
+  metrics: false | "on" | "control";
   /** How server processes start: `--profile` adds a CPU profile dir, `--tsx` runs them under tsx. */
   child: { cpuProfDir?: string; cpuProfIntervalUs?: number; tsx?: boolean };
   log(line: string): void;
@@ -47,7 +51,7 @@ export interface Settings {
 
 export const SCENARIOS = ["P1", "P1B", "P2", "P3", "P4", "P5", "P6"] as const;
 
-const USAGE = `Usage: npm run bench -- [--quick] [--only=P1,P3] [--no-workerd] [--profile] [--offered=40000] [--tsx] [--metrics]
+const USAGE = `Usage: npm run bench -- [--quick] [--only=P1,P3] [--no-workerd] [--profile] [--offered=40000] [--tsx] [--metrics[=control]]
   --quick       short run (1 repetition, short windows, smaller N)
   --only=…      run only these scenarios (${SCENARIOS.join(", ")})
   --no-workerd  skip the Cloudflare host (workerd via Miniflare) in P1-P3
@@ -55,7 +59,8 @@ const USAGE = `Usage: npm run bench -- [--quick] [--only=P1,P3] [--no-workerd] [
   --profile[=µs]  write CPU profiles (sampled every 1000 µs, or as given) of the server processes (P1-P3, P6, and P5's restarted server) and print the hottest functions
   --offered=N   P1 offered load in deliveries/s (default 40000)
   --tsx         run the servers under tsx, as the tests do (adds keepNames overhead; see lib/ts-hooks.mjs)
-  --metrics     P1 and P2 also measure a Cellar server with Prometheus metrics on, against the same server without`;
+  --metrics     P1 and P2 also measure a Cellar server with Prometheus metrics on, against the same server without
+                (=control: that second server has them off too, for the comparison's noise floor)`;
 
 export function parseSettings(argv: readonly string[], profileDir: string): Settings {
   const flags = new Map<string, string>();
@@ -92,7 +97,7 @@ export function parseSettings(argv: readonly string[], profileDir: string): Sett
     // Same size in a quick run (the target is defined at 800 participants), fewer questions.
     p6: { sessions: 20, participants: 40, questions: quick ? 2 : 5, answerWindowMs: 1000 },
     workerd: !flags.has("no-workerd"),
-    metrics: flags.has("metrics"),
+    metrics: metricsFlag(flags.get("metrics")),
     ...(flags.has("workerd-data") ? { workerdData: flags.get("workerd-data")! } : {}),
     child: {
       ...(flags.has("profile") ? { cpuProfDir: profileDir } : {}),
@@ -101,4 +106,16 @@ export function parseSettings(argv: readonly string[], profileDir: string): Sett
     },
     log: (line) => process.stderr.write(`  ${line}\n`),
   };
+}
+
+function metricsFlag(value: string | undefined): Settings["metrics"] {
+  if (value === undefined) return false;
+  if (value === "true") return "on";
+  if (value === "control") return "control";
+  throw new Error(`--metrics takes no value, or =control\n${USAGE}`);
+}
+
+/** How a `--metrics` row names its two servers. */
+export function metricsVersus(settings: Settings): string {
+  return settings.metrics === "control" ? "control: the same server twice, metrics off in both" : "the Cellar server with metrics on vs off";
 }

@@ -5,7 +5,7 @@ import { pairedRow, type Row } from "../lib/report.js";
 import { median } from "../lib/stats.js";
 import { startServerChild, startWorkerdChild, type ServerChild } from "../lib/server-child.js";
 import { closeClients, openClients } from "../lib/ws-clients.js";
-import type { Settings } from "../lib/settings.js";
+import { metricsVersus, type Settings } from "../lib/settings.js";
 
 /**
  * P1 fan-out chat. Every client sends small JSON messages; the room broadcasts each to all
@@ -109,7 +109,7 @@ export async function runP1(settings: Settings): Promise<{ rows: Row[]; runs: Ru
     await startServerChild("raw-ws", "raw-ws-server.ts", settings.child),
     await startServerChild("cellar", "cellar-server.ts", settings.child),
   ];
-  if (settings.metrics) servers.push(await startServerChild("cellar-metrics", "cellar-server.ts", { ...settings.child, config: { metrics: true } }));
+  if (settings.metrics) servers.push(await startServerChild("cellar-metrics", "cellar-server.ts", { ...settings.child, config: { metrics: settings.metrics === "on" } }));
   if (settings.workerd) servers.push(await startWorkerdChild(settings.child, settings.workerdData));
   const rows: Row[] = [];
   const runs: Run[] = [];
@@ -154,7 +154,7 @@ export async function runP1(settings: Settings): Promise<{ rows: Row[]; runs: Ru
         }
       }
       const priced = servers.find((s) => s.name === "cellar-metrics");
-      if (priced) {
+      if (priced && settings.metrics === "on") {
         const scrape = await priced.call<{ ms: number; bytes: number }>("scrape");
         settings.log(`P1 ${topology} cellar-metrics: one scrape took ${scrape.ms.toFixed(1)} ms (${(scrape.bytes / 1024).toFixed(1)} KiB), ${rooms * perRoom} sockets open`);
       }
@@ -239,7 +239,7 @@ function metricsCostRows(topology: string, runs: Run[], settings: Settings): Row
   const off = runs.filter((r) => r.server === "cellar");
   const on = runs.filter((r) => r.server === "cellar-metrics");
   if (on.length === 0) return [];
-  const conditions = `${topology}, the Cellar server with metrics on vs off, ${settings.reps} reps`;
+  const conditions = `${topology}, ${metricsVersus(settings)}, ${settings.reps} reps`;
   return [
     pairedRow(
       { id: "P1", figure: "metrics cost: server CPU per delivery", host: "node", conditions: `${conditions}, ${settings.p1.offeredDeliveries / 1000}k deliveries/s offered`, unit: "us" },

@@ -2,7 +2,7 @@ import type { WebSocket } from "ws";
 import { drain, measureWindow, perSecond, cpuPerUnit, type Window } from "../lib/measure.js";
 import { pairedRow, type Row } from "../lib/report.js";
 import { startServerChild, startWorkerdChild, type ServerChild } from "../lib/server-child.js";
-import type { Settings } from "../lib/settings.js";
+import { metricsVersus, type Settings } from "../lib/settings.js";
 import { closeClients, isAck, openClients, requestFrame } from "../lib/ws-clients.js";
 
 /**
@@ -65,7 +65,7 @@ export async function runP2(settings: Settings): Promise<{ rows: Row[]; runs: Ru
   const cellar = await startServerChild("cellar", "cellar-server.ts", settings.child);
   const raw = await startServerChild("raw-ws", "raw-ws-server.ts", settings.child);
   const workerd = settings.workerd ? await startWorkerdChild(settings.child, settings.workerdData) : undefined;
-  const priced = settings.metrics ? await startServerChild("cellar-metrics", "cellar-server.ts", { ...settings.child, config: { metrics: true } }) : undefined;
+  const priced = settings.metrics ? await startServerChild("cellar-metrics", "cellar-server.ts", { ...settings.child, config: { metrics: settings.metrics === "on" } }) : undefined;
   const runs: Run[] = [];
   try {
     const rooms = Array.from({ length: settings.p2.clients }, (_, i) => `r${i}`);
@@ -123,7 +123,7 @@ export async function runP2(settings: Settings): Promise<{ rows: Row[]; runs: Ru
 function metricsCostRows(runs: Run[], settings: Settings, errors: number): Row[] {
   const rate = (mode: string) => runs.filter((r) => r.mode === mode).map((r) => perSecond(r.window));
   if (rate("cellar-metrics increment").length === 0) return [];
-  const conditions = `${settings.p2.clients} clients × 1 room each, the Cellar server with metrics on vs off, ${settings.reps} reps` + (errors > 0 ? `; ${errors} ERROR FRAMES` : "");
+  const conditions = `${settings.p2.clients} clients × 1 room each, ${metricsVersus(settings)}, ${settings.reps} reps` + (errors > 0 ? `; ${errors} ERROR FRAMES` : "");
   const cpu = (mode: string) => runs.filter((r) => r.mode === mode).map((r) => cpuPerUnit(r.window));
   return [
     // CPU per round trip moves far less than round trips/s on a busy machine: it is the steadier price.
