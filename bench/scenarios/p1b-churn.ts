@@ -55,7 +55,7 @@ async function measure(server: ServerChild, url: string, count: number, concurre
 }
 
 export async function runP1b(settings: Settings): Promise<{ rows: Row[]; runs: Run[] }> {
-  const { cycles, warmup, concurrency } = settings.p1b;
+  const { cycles, warmup, concurrency, reps } = settings.p1b;
   const servers = [await startServerChild("raw-ws", "raw-ws-server.ts", settings.child), await startServerChild("cellar", "cellar-server.ts", settings.child)];
   const runs: Run[] = [];
   try {
@@ -67,7 +67,7 @@ export async function runP1b(settings: Settings): Promise<{ rows: Row[]; runs: R
       anchors.push(await openClient(url));
       await churn(url, warmup, concurrency);
     }
-    for (let rep = 0; rep < settings.reps; rep++) {
+    for (let rep = 0; rep < reps; rep++) {
       const order = rep % 2 === 0 ? servers : [...servers].reverse();
       for (const server of order) {
         const run = await measure(server, urls.get(server)!, cycles, concurrency);
@@ -83,7 +83,7 @@ export async function runP1b(settings: Settings): Promise<{ rows: Row[]; runs: R
     for (const server of servers) await server.stop();
   }
   const of = (name: string) => runs.filter((r) => r.server === name);
-  const conditions = `${cycles} cycles, ${concurrency} at a time, 1 anchor client in the room, ${settings.reps} reps`;
+  const conditions = `${cycles} cycles, ${concurrency} at a time, 1 anchor client in the room, ${reps} reps`;
   return {
     rows: [
       pairedRow(

@@ -89,6 +89,7 @@ export async function instanceFor(match: RouteMatch, request: Request): Promise<
 }
 
 function decode(part: string): string | undefined {
+  if (!part.includes("%")) return part;
   try {
     return decodeURIComponent(part);
   } catch {

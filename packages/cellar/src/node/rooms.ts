@@ -1,4 +1,4 @@
-import { createHash } from "node:crypto";
+import * as crypto from "node:crypto";
 import { decodeChannels, DetachedSession, type ConnectionRecord } from "../core/connection.js";
 import type { RoomAccess, RoomDefinition } from "../core/define-room.js";
 import { RoomInstance, type InstanceEnv, type Task } from "../core/instance.js";
@@ -327,7 +327,10 @@ export class Rooms {
   }
 }
 
+/** Node's one-shot hash (20.12 and later): a quarter of the cost of a `createHash` object. */
+const oneShotHash = (crypto as { hash?: (algorithm: string, data: string, encoding: "base64url") => string }).hash;
+
 /** SHA-256, base64url: the same as the core's `sha256`, without Web Crypto's trip to a worker thread. */
 function hashSecret(secret: string): string {
-  return createHash("sha256").update(secret).digest("base64url");
+  return oneShotHash ? oneShotHash("sha256", secret, "base64url") : crypto.createHash("sha256").update(secret).digest("base64url");
 }

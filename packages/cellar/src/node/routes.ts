@@ -3,6 +3,24 @@ import { originAllowed, REMOTE_ADDRESS_HEADER } from "../core/router.js";
 
 export { Router, validInstanceId, roomUrl, MAX_INSTANCE_ID_LENGTH, REMOTE_ADDRESS_HEADER } from "../core/router.js";
 
+/**
+ * A request target made only of characters the URL parser keeps as they are (no dot
+ * segments, plain or percent-encoded, no backslashes, spaces or non-ASCII, no `//`
+ * authority) up to its query.
+ */
+const PLAIN_PATH = /^\/(?!\/)[\w\-~!$&'()*+,;=:@/]*(?:\?|$)/;
+
+/**
+ * The path of an upgrade's request target, as `new URL(target, base).pathname` gives it: on
+ * the connect path, so a plain target (every Cellar room URL without dots in its id) is cut
+ * at its query instead of parsed; anything else goes through the URL parser.
+ */
+export function upgradePath(target = "/"): string {
+  const plain = PLAIN_PATH.exec(target);
+  if (plain) return plain[0].endsWith("?") ? plain[0].slice(0, -1) : plain[0];
+  return new URL(target, "http://localhost").pathname;
+}
+
 /** Whether an upgrade's Origin is allowed (see `originAllowed` in the core). */
 export function upgradeOriginAllowed(request: IncomingMessage, allowed: readonly string[] | "*" | undefined): boolean {
   return originAllowed(request.headers.origin, request.headers.host, allowed);

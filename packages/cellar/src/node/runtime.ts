@@ -19,7 +19,7 @@ import { Rooms, type RoomSlot } from "./rooms.js";
 import type { UpgradeRequest } from "../core/instance.js";
 import type { RoomAccess } from "../core/define-room.js";
 import { instanceFor } from "../core/router.js";
-import { upgradeOriginAllowed, type Router, toWebRequest } from "./routes.js";
+import { upgradeOriginAllowed, upgradePath, type Router, toWebRequest } from "./routes.js";
 import { Sockets } from "./sockets.js";
 import { SharedDb } from "./sqlite/shared-db.js";
 
@@ -128,7 +128,7 @@ export function start(
       refuseUpgrade(socket, status, code);
     };
     if (closing()) return refuse(503, "SHUTTING_DOWN");
-    const route = router.match(new URL(request.url ?? "/", "http://localhost").pathname);
+    const route = router.match(upgradePath(request.url));
     if (!route) return refuse(404, "ROOM_NOT_FOUND");
     if (!upgradeOriginAllowed(request, o.allowedOrigins)) return refuse(403, "ORIGIN_NOT_ALLOWED");
     if (!route.routed) {
