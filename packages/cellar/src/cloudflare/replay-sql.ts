@@ -68,7 +68,7 @@ export class ReplaySql implements SqlBackend {
 
   release(): void {}
 
-  rollbackTo(token: number): void {
+  discard(token: number): void {
     if (token < this.#pending.length) this.#pending.length = token;
   }
 

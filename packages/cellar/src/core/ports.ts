@@ -75,8 +75,10 @@ export interface SqlBackend {
   exec(query: string, bindings: readonly unknown[]): SqlResult;
   /** Opens a savepoint and returns its token. */
   savepoint(): number;
+  /** Keeps what was done since the savepoint (it joins the enclosing one, or the commit). */
   release(token: number): void;
-  rollbackTo(token: number): void;
+  /** Undoes what was done since the savepoint, and ends it. */
+  discard(token: number): void;
   /** Bytes the database occupies. */
   readonly databaseSize: number;
 }

@@ -87,11 +87,7 @@ export class WriteScope {
 
   /** Drops what the scope did. */
   discard(sql: () => SqlBackend): void {
-    if (this.sqlToken !== undefined) {
-      const backend = sql();
-      backend.rollbackTo(this.sqlToken);
-      backend.release(this.sqlToken);
-    }
+    if (this.sqlToken !== undefined) sql().discard(this.sqlToken);
     this.sqlToken = undefined;
   }
 }

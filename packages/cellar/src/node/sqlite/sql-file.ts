@@ -26,8 +26,6 @@ export class SqlFile implements SqlBackend {
   #nextToken = 0;
   /** The savepoint whose opening began the open transaction: nothing before it is waiting to commit. */
   #first: number | undefined;
-  /** The last savepoint rolled back to. */
-  #discarded: number | undefined;
   /** Highest redo turn written here. */
   turn: number;
 
@@ -107,19 +105,19 @@ export class SqlFile implements SqlBackend {
     return token;
   }
 
-  /**
-   * Ends a savepoint. When it was rolled back and had begun the transaction, the transaction
-   * holds nothing and ends too, instead of staying open (and the file busy for the inspector
-   * and backups) until some later handler's commit.
-   */
   release(token: number): void {
-    if (token === this.#first && token === this.#discarded) this.rollback();
-    else this.db.exec(`RELEASE sp${token}`);
+    this.db.exec(`RELEASE sp${token}`);
   }
 
-  rollbackTo(token: number): void {
+  /**
+   * A savepoint that began the transaction ends it: the transaction then holds nothing, and
+   * left open it would keep the file busy (for the inspector and backups) until some later
+   * handler's commit.
+   */
+  discard(token: number): void {
+    if (token === this.#first) return this.rollback();
     this.db.exec(`ROLLBACK TO sp${token}`);
-    this.#discarded = token;
+    this.db.exec(`RELEASE sp${token}`);
   }
 
   get databaseSize(): number {
