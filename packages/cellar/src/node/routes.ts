@@ -8,7 +8,7 @@ export { Router, validInstanceId, roomUrl, MAX_INSTANCE_ID_LENGTH, REMOTE_ADDRES
  * segments, plain or percent-encoded, no backslashes, spaces or non-ASCII, no `//`
  * authority) up to its query.
  */
-const PLAIN_PATH = /^\/(?!\/)[\w\-~!$&'()*+,;=:@/]*(?:\?|$)/;
+const PLAIN_PATH = /^(\/(?!\/)[\w\-~!$&'()*+,;=:@/]*)(?:\?|$)/;
 
 /**
  * The path of an upgrade's request target, as `new URL(target, base).pathname` gives it: on
@@ -16,9 +16,7 @@ const PLAIN_PATH = /^\/(?!\/)[\w\-~!$&'()*+,;=:@/]*(?:\?|$)/;
  * at its query instead of parsed; anything else goes through the URL parser.
  */
 export function upgradePath(target = "/"): string {
-  const plain = PLAIN_PATH.exec(target);
-  if (plain) return plain[0].endsWith("?") ? plain[0].slice(0, -1) : plain[0];
-  return new URL(target, "http://localhost").pathname;
+  return PLAIN_PATH.exec(target)?.[1] ?? new URL(target, "http://localhost").pathname;
 }
 
 /** Whether an upgrade's Origin is allowed (see `originAllowed` in the core). */
