@@ -296,7 +296,13 @@ describe("restoreBackup and a server that starts while it copies", () => {
       running = await start({ dataDir: target });
     });
     await expect(restoreBackup(backup.dest, empty)).rejects.toMatchObject({ code: "DIRECTORY_NOT_EMPTY" });
-    expect(await (await running!.connect("ledger", "new")).request("add", 7)).toBeDefined();
+    expect(await (await running!.connect("ledger", "new")).request("add", 7)).toBe(1);
     expect(stagingLeft(empty)).toEqual([]);
+    // On disk it is still that server's directory, not the backup's.
+    servers.splice(servers.indexOf(running!), 1);
+    await running!.close();
+    const reopened = await start({ dataDir: empty });
+    expect(await (await reopened.connect("ledger", "new")).request("read")).toEqual({ count: 1, entries: [7] });
+    expect(await (await reopened.connect("ledger", "l")).request("read")).toEqual({ count: 0, entries: [] });
   });
 });
