@@ -1,6 +1,6 @@
 import { connectionInfo, encodeChannels, type ConnectionPhase, type ConnectionRecord } from "./connection.js";
 import type { RoomAccess, RoomDefinition, RoomInfo } from "./define-room.js";
-import { deliver, type Sequencer } from "./emitter.js";
+import { deliver, type OutboxItem, type Sequencer } from "./emitter.js";
 import { CLOSE_CODES } from "./error-codes.js";
 import { constantTimeEqual, randomToken, sha256 } from "./ids.js";
 import { cellarError, hookError, toClientError, type CellarError } from "./errors.js";
@@ -25,9 +25,21 @@ export const MAX_ALARM_ATTEMPTS = 6;
 
 /** What a handler that changed no state hands the output gate (never written to). */
 const NO_STATE_CHANGES: Map<StateTracker<any>, Map<string, string>> = new Map();
+const NO_FRAMES: OutboxItem[] = [];
 
-/** The batch entry of work that sends nothing either way. */
-const NOTHING_TO_SEND: BatchEntry = { deliver() {}, fail() {} };
+/** What `#onConnect` found out before a connect's writes go to the gate. */
+interface Opening {
+  request: UpgradeRequest;
+  resume: ResumeRequest | undefined;
+  /** The stored session a resume matched. */
+  match: { stored: StoredSession } | undefined;
+  /** The record of that session, which this connection takes over. */
+  resumed: ConnectionRecord | undefined;
+  seqAtOpen: number;
+  /** A new session's secret, and its hash. */
+  secret: string | undefined;
+  freshHash: string;
+}
 
 /** A connection that closed while it was being opened: nothing to refuse, nothing to log. */
 const GONE = new Error("connection closed during its handshake");
@@ -71,6 +83,11 @@ export interface InstanceEnv {
   connections(): Iterable<ConnectionRecord>;
   /** Asks the host to commit this instance's pending batch soon (group commit). */
   requestCommit(instance: RoomInstance): void;
+  /**
+   * Asks the host to commit the instance's deferred writes (see `OutputGate.defer`) with a
+   * later group commit, within a short while. Absent: they commit with the next batch.
+   */
+  readonly requestCommitLater?: ((instance: RoomInstance) => void) | undefined;
   /**
    * An alarm's run is over: done (committed, dropped, or no longer pending), or to be tried
    * again (`retry`) after a backoff the host chooses.
@@ -141,6 +158,7 @@ export class RoomInstance implements InvocationHost {
         if (this.#current) this.#current.tainted ??= error;
       },
       () => this.#states.sweep(this.env.connections(), (tracker) => this.gate.holds(tracker)),
+      env.requestCommitLater && (() => env.requestCommitLater!(this)),
     );
     this.room = {
       kind: env.kind,
@@ -213,7 +231,9 @@ export class RoomInstance implements InvocationHost {
       if (!this.#loaded && !(await this.#load())) return;
       for (let task = this.#queue.shift(); task; task = this.#queue.shift()) {
         try {
-          await this.#run(task);
+          // A task that finished synchronously (a hook-less disconnect) costs no await.
+          const running = this.#run(task);
+          if (running) await running;
         } catch (error) {
           // #run handles every failure it expects; this is a bug in Cellar, not in the room.
           this.env.log.error({ err: error, room: this.env.kind, instance: this.env.id }, "room task failed unexpectedly");
@@ -411,10 +431,20 @@ export class RoomInstance implements InvocationHost {
     let match = resume && this.sequencer ? await this.#findSession(resume) : undefined;
     // A new session's secret, made before the hooks run so that nothing awaits after them.
     const secret = this.sequencer ? (this.env.randomToken ?? randomToken)() : undefined;
-    const freshHash = secret === undefined ? "" : await this.#hash(secret);
+    const hashed = secret === undefined ? "" : this.#hash(secret);
+    const freshHash = typeof hashed === "string" ? hashed : await hashed;
     if (connection.phase !== "connecting") return;
     // Frames up to here are replayed (if addressed to this session) or not for it.
     const seqAtOpen = this.#seq;
+    if (!match && !def.options.authenticate && !def.options.onConnect && !def.options.connection) {
+      // No hook to run and no connection state to load: the connect is its session row and
+      // its welcome, without a handler's context (what the general path below would do).
+      connection.phase = "open";
+      connection.port.changed?.();
+      const opening: Opening = { request, resume, match, resumed: undefined, seqAtOpen, secret, freshHash };
+      this.#opened(connection, opening, new WriteSet(), NO_FRAMES, false, NO_STATE_CHANGES);
+      return;
+    }
     let resumed: ConnectionRecord | undefined;
     const inv = new Invocation(this, connection, { params, resumed: match !== undefined });
     const outcome = await this.#invoke(inv, async (ctx) => {
@@ -482,30 +512,50 @@ export class RoomInstance implements InvocationHost {
       refuse(connection, outcome.error);
       return;
     }
-    const opened: ConnectOutcome = match ? "resumed" : resume ? "resynced" : "new";
-    const req = upgradeId(request);
-    let welcome = welcomeFrame(connection.id, false);
+    const opening: Opening = { request, resume, match, resumed, seqAtOpen, secret, freshHash };
+    this.#opened(connection, opening, outcome.writes, inv.outbox, inv.scope.usedSql, outcome.changes);
+  }
+
+  /**
+   * A connect succeeded (its hooks ran, or it had none): the session's row joins the
+   * connect's writes, and the welcome (or the resume's replay) waits for them to commit.
+   */
+  #opened(
+    connection: ConnectionRecord,
+    o: Opening,
+    writes: WriteSet,
+    outbox: OutboxItem[],
+    usedSql: boolean,
+    changes: Map<StateTracker<any>, Map<string, string>>,
+  ): void {
+    const opened: ConnectOutcome = o.match ? "resumed" : o.resume ? "resynced" : "new";
+    let welcome: string;
     if (this.sequencer) {
-      if (resumed) this.env.forgetSession(resumed);
+      if (o.resumed) this.env.forgetSession(o.resumed);
       connection.resumable = true;
-      const secretHash = match ? match.stored.secretHash : freshHash;
-      outcome.writes.setSession(connection.id, { secretHash, userId: connection.userId ?? null, channels: encodeChannels(connection.channels) });
-      welcome = welcomeFrame(connection.id, false, { resumeToken: `${connection.id}.${secret}`, seq: seqAtOpen, replayed: 0 });
+      const secretHash = o.match ? o.match.stored.secretHash : o.freshHash;
+      writes.setSession(connection.id, { secretHash, userId: connection.userId ?? null, channels: encodeChannels(connection.channels) });
+      welcome = welcomeFrame(connection.id, false, { resumeToken: `${connection.id}.${o.secret}`, seq: o.seqAtOpen, replayed: 0 });
+    } else {
+      welcome = welcomeFrame(connection.id, false);
     }
-    this.#finish(inv, outcome, {
+    const entry: BatchEntry = {
       deliver: () => {
-        if (match) this.#deliverResumed(connection, resume!, seqAtOpen);
+        if (o.match) this.#deliverResumed(connection, o.resume!, o.seqAtOpen);
         else connection.send(welcome);
-        deliver(inv.outbox);
+        deliver(outbox);
         this.env.observer?.connected(opened);
-        const fields = { room: this.env.kind, instance: this.env.id, conn: connection.id, req, outcome: opened, seq: seqAtOpen };
-        this.env.log.debug(fields, "connection opened");
+        if (this.env.log.isLevelEnabled?.("debug") ?? true) {
+          const fields = { room: this.env.kind, instance: this.env.id, conn: connection.id, req: upgradeId(o.request), outcome: opened, seq: o.seqAtOpen };
+          this.env.log.debug(fields, "connection opened");
+        }
       },
       fail: (error) => {
         this.env.observer?.connected("refused");
         refuse(connection, commitFailure(error));
       },
-    });
+    };
+    this.gate.add(entry, writes, usedSql, changes);
   }
 
   /** The record of a session that may resume: its socket open, or gone away within the window. */
@@ -557,9 +607,13 @@ export class RoomInstance implements InvocationHost {
     return this.env.hashSecret ? this.env.hashSecret(secret) : sha256(secret);
   }
 
-  async #onDisconnect(connection: ConnectionRecord, code: number, reason: string, ended: boolean): Promise<void> {
+  #onDisconnect(connection: ConnectionRecord, code: number, reason: string, ended: boolean): Promise<void> | void {
     const hook = this.env.def.options.onDisconnect;
     if (!hook && !this.env.def.options.connection) return this.#dropSession(connection, code, ended);
+    return this.#runOnDisconnect(connection, code, reason, ended, hook);
+  }
+
+  async #runOnDisconnect(connection: ConnectionRecord, code: number, reason: string, ended: boolean, hook: ((ctx: any) => unknown) | undefined): Promise<void> {
     // After a hibernation the closing connection's state is not loaded yet (it is closed).
     await this.#states.loadConnection(connection);
     const inv = new Invocation(this, connection, { code, reason });
@@ -581,14 +635,19 @@ export class RoomInstance implements InvocationHost {
   /**
    * `#onDisconnect` of a room with no `onDisconnect` and no connection state: nothing to run
    * and no state to load or drop, only the session's row to delete if it ended. The same
-   * outcome as the hook-less run, without a handler's context.
+   * outcome as the hook-less run, without a handler's context. No frame waits for the
+   * delete, so it is deferred: it commits with the instance's next batch or the host's next
+   * group commit (a crash before that leaves the row, which then expires like a dropped
+   * client's session).
    */
   #dropSession(connection: ConnectionRecord, code: number, ended: boolean): void {
-    this.env.log.debug({ room: this.env.kind, instance: this.env.id, conn: connection.id, code, ended }, "connection closed");
+    if (this.env.log.isLevelEnabled?.("debug") ?? true) {
+      this.env.log.debug({ room: this.env.kind, instance: this.env.id, conn: connection.id, code, ended }, "connection closed");
+    }
     if (!ended || !connection.resumable) return;
     const writes = new WriteSet();
     writes.setSession(connection.id, null);
-    this.gate.add(NOTHING_TO_SEND, writes);
+    this.gate.defer(writes);
   }
 
   /** A session that went away and did not come back: its row and anonymous state go. */

@@ -40,6 +40,8 @@ export class Batch {
 export class OutputGate {
   #pending: Batch | undefined = undefined;
   #inFlight: Batch | undefined = undefined;
+  /** Deferred writes (see `defer`) waiting for a batch; only while there is no pending batch. */
+  #deferred: WriteSet | undefined = undefined;
   /** The highest sequence number committed to the replay log (set by the host at load). */
   committedSeq = 0;
 
@@ -48,18 +50,41 @@ export class OutputGate {
     private readonly onFailed: (batch: Batch, error: unknown) => void,
     /** After any batch settled, committed or failed. */
     private readonly onSettled: () => void = () => {},
+    /** Asks the host to commit deferred writes with a later group commit; absent: as soon as any other batch. */
+    private readonly requestCommitLater?: () => void,
   ) {}
 
   /** Uncommitted write sets, newest first: what reads look through below a handler. */
   layers(): WriteSet[] {
     const layers: WriteSet[] = [];
     if (this.#pending) layers.push(this.#pending.writes);
+    if (this.#deferred) layers.push(this.#deferred);
     if (this.#inFlight) layers.push(this.#inFlight.writes);
     return layers;
   }
 
   idle(): boolean {
-    return this.#pending === undefined && this.#inFlight === undefined;
+    return this.#pending === undefined && this.#inFlight === undefined && this.#deferred === undefined;
+  }
+
+  /** Only deferred writes wait: nothing is queued behind them or committing. */
+  onlyDeferred(): boolean {
+    return this.#deferred !== undefined && this.#inFlight === undefined;
+  }
+
+  /**
+   * Writes that no frame waits for and no handler reads back (an ended session's row). They
+   * join the next batch, or commit on their own when the host next commits (a group commit
+   * of any instance, or its own later request), so a closing connection costs no
+   * transaction of its own. Until then the gate is not idle: the instance does not hibernate
+   * with them.
+   */
+  defer(writes: WriteSet): void {
+    if (!this.requestCommitLater) return this.add(NOTHING, writes);
+    if (this.#pending) return this.#pending.writes.absorb(writes);
+    if (this.#deferred) this.#deferred.absorb(writes);
+    else this.#deferred = writes;
+    this.requestCommitLater();
   }
 
   /** A batch with writes waits and none is committing: the host should commit. */
@@ -82,7 +107,7 @@ export class OutputGate {
     // A handler's write set and state changes are its own and it has ended, so the batch
     // takes them over instead of copying them (this is the per-event path of every write).
     let batch = this.#pending;
-    if (!batch) batch = this.#pending = new Batch(writes);
+    if (!batch) batch = this.#pending = new Batch(this.#withDeferred(writes));
     else if (writes) batch.writes.absorb(writes);
     if (sqlUsed) batch.sqlUsed = true;
     for (const [tracker, changes] of stateChanges ?? []) {
@@ -96,10 +121,20 @@ export class OutputGate {
 
   /** Hands the pending batch to the host's commit; undefined when there is nothing to commit now. */
   take(): Batch | undefined {
+    if (this.#inFlight === undefined && this.#pending === undefined && this.#deferred !== undefined) this.#pending = new Batch(this.#withDeferred(undefined));
     if (this.#inFlight !== undefined || this.#pending === undefined || !this.#pending.needsCommit()) return undefined;
     this.#inFlight = this.#pending;
     this.#pending = undefined;
     return this.#inFlight;
+  }
+
+  /** A new batch's write set: the deferred writes, if any, then the handler's (which it takes over). */
+  #withDeferred(writes: WriteSet | undefined): WriteSet | undefined {
+    const deferred = this.#deferred;
+    if (!deferred) return writes;
+    this.#deferred = undefined;
+    if (writes) deferred.absorb(writes);
+    return deferred;
   }
 
   succeeded(batch: Batch): void {
@@ -114,6 +149,8 @@ export class OutputGate {
       deliverAll(next);
     } else if (next) {
       this.requestCommit();
+    } else if (this.#deferred) {
+      this.requestCommitLater?.();
     }
     this.onSettled();
   }
@@ -132,9 +169,12 @@ export class OutputGate {
       for (const entry of b.entries) entry.fail(error);
       this.onFailed(b, error);
     }
+    if (this.#deferred) this.requestCommitLater?.();
     this.onSettled();
   }
 }
+
+const NOTHING: BatchEntry = { deliver() {}, fail() {} };
 
 function deliverAll(batch: Batch): void {
   for (const entry of batch.entries) entry.deliver();

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { CellarError } from "./errors.js";
-import { ackFrame, errorFrame, eventFrame, findForbiddenKey, parseClientFrame, parseServerFrame } from "./protocol.js";
+import { ackFrame, errorFrame, eventFrame, findForbiddenKey, parseClientFrame, parseServerFrame, PROTOCOL_VERSION, welcomeFrame } from "./protocol.js";
 
 const code = (text: string) => {
   try {
@@ -44,6 +44,13 @@ describe("encoders", () => {
     expect(JSON.parse(eventFrame("e", undefined))).toEqual({ t: "event", event: "e" });
     expect(JSON.parse(ackFrame(3, { ok: true }))).toEqual({ t: "ack", id: 3, data: { ok: true } });
     expect(JSON.parse(errorFrame({ code: "X", message: "m" }, { id: 3 }))).toEqual({ t: "error", id: 3, code: "X", message: "m" });
+  });
+  it("write a welcome as JSON.stringify would", () => {
+    const plain = { t: "welcome", v: PROTOCOL_VERSION, connectionId: "a\"b\\c\u2028", resumed: false };
+    expect(welcomeFrame(plain.connectionId, false)).toBe(JSON.stringify(plain));
+    const full = { ...plain, resumed: true, resumeToken: "id.s-_/\"", seq: 0, replayed: 12 };
+    expect(welcomeFrame(full.connectionId, true, { resumeToken: full.resumeToken, seq: 0, replayed: 12 })).toBe(JSON.stringify(full));
+    expect(welcomeFrame("x", false, { seq: 7 })).toBe(JSON.stringify({ t: "welcome", v: PROTOCOL_VERSION, connectionId: "x", resumed: false, seq: 7 }));
   });
 });
 

@@ -160,8 +160,13 @@ export interface WelcomeExtra {
   replayed?: number;
 }
 
+/** Written out field by field (it is on every connect): the same text as `JSON.stringify` of the frame. */
 export function welcomeFrame(connectionId: string, resumed: boolean, extra: WelcomeExtra = {}): string {
-  return JSON.stringify({ t: "welcome", v: PROTOCOL_VERSION, connectionId, resumed, ...extra });
+  let text = `{"t":"welcome","v":${PROTOCOL_VERSION},"connectionId":${JSON.stringify(connectionId)},"resumed":${resumed}`;
+  if (extra.resumeToken !== undefined) text += `,"resumeToken":${JSON.stringify(extra.resumeToken)}`;
+  if (extra.seq !== undefined) text += `,"seq":${JSON.stringify(extra.seq)}`;
+  if (extra.replayed !== undefined) text += `,"replayed":${JSON.stringify(extra.replayed)}`;
+  return `${text}}`;
 }
 
 /** Reads a server frame on the client; throws on anything malformed. */

@@ -36,6 +36,8 @@ export interface CommitHold {
   afterFlush(): void;
 }
 
+/** The longest deferred writes wait for another commit to join before they commit alone. */
+const DEFERRED_COMMIT_MS = 100;
 const RETRY_FIRST_MS = 50;
 const RETRY_MAX_MS = 5000;
 
@@ -53,6 +55,9 @@ const RETRY_MAX_MS = 5000;
 export class Committer {
   readonly stats: CommitStats = { transactions: 0, writes: 0, failures: 0 };
   readonly #requested = new Map<RoomInstance, NodeInstanceStore>();
+  /** Instances with deferred writes only: they join the next group commit. */
+  readonly #later = new Map<RoomInstance, NodeInstanceStore>();
+  #laterTimer: NodeJS.Timeout | undefined;
   #stuck: Work[] = [];
   #scheduled = false;
   #retryTimer: NodeJS.Timeout | undefined;
@@ -79,6 +84,29 @@ export class Committer {
     setImmediate(() => this.flush());
   }
 
+  /**
+   * Deferred writes (an ended session's row, see `OutputGate.defer`): they commit with the
+   * next group commit, whichever instance asks for it, or on their own after
+   * `DEFERRED_COMMIT_MS`. Under load a closing connection's row so shares another commit's
+   * transaction instead of costing one.
+   */
+  requestLater(instance: RoomInstance, store: NodeInstanceStore): void {
+    if (this.#closed) return;
+    this.#later.set(instance, store);
+    this.#laterTimer ??= setTimeout(() => {
+      this.#laterTimer = undefined;
+      for (const [waiting, itsStore] of this.#later) this.request(waiting, itsStore);
+      this.#later.clear();
+    }, DEFERRED_COMMIT_MS);
+  }
+
+  /** Commits one instance's waiting writes now, deferred ones included (before a hibernation). */
+  commitNow(instance: RoomInstance, store: NodeInstanceStore): void {
+    this.#later.delete(instance);
+    this.request(instance, store);
+    this.flush();
+  }
+
   /** Batches waiting for the shared database to take their redo record. */
   get stuck(): number {
     return this.#stuck.length;
@@ -90,6 +118,8 @@ export class Committer {
     if (this.#closed) return;
     this.#retryStuck();
     const work: Work[] = [];
+    for (const [instance, store] of this.#later) this.#requested.set(instance, store);
+    this.#later.clear();
     for (const [instance, store] of this.#requested) {
       if (this.#hold?.holds(store)) {
         this.#held.set(instance, store);
@@ -97,6 +127,8 @@ export class Committer {
       }
       const batch = instance.takeBatch();
       if (batch) work.push({ instance, store, batch, applied: 0, sqlCommitted: false, turn: undefined, error: undefined });
+      // Deferred writes of an instance whose handler holds an SQL savepoint: they try again later.
+      else if (instance.gate.onlyDeferred()) this.requestLater(instance, store);
     }
     this.#requested.clear();
     if (work.length === 0) return;
@@ -124,6 +156,7 @@ export class Committer {
   close(): void {
     this.#closed = true;
     clearTimeout(this.#retryTimer);
+    clearTimeout(this.#laterTimer);
   }
 
   /**

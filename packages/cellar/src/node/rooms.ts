@@ -215,6 +215,7 @@ export class Rooms {
       newId: o.newId,
       connections: () => slot.connections ?? NO_CONNECTIONS,
       requestCommit: (instance) => o.committer.request(instance, store),
+      requestCommitLater: (instance) => o.committer.requestLater(instance, store),
       alarmSettled: o.alarmSettled,
       broken: (instance) => {
         if (slot.instance !== instance) return;
@@ -248,9 +249,12 @@ export class Rooms {
 
   /** Drops an idle instance from memory; its connections stay open. */
   hibernate(slot: RoomSlot): boolean {
-    if (!slot.instance?.isIdle()) return false;
-    slot.committedSeq = slot.instance.gate.committedSeq;
-    slot.lastActive = slot.instance.lastActive;
+    const instance = slot.instance;
+    // Deferred writes (a closed session's row) need not wait for a later commit: now.
+    if (instance && slot.store && instance.gate.onlyDeferred()) this.#options.committer.commitNow(instance, slot.store);
+    if (!instance?.isIdle()) return false;
+    slot.committedSeq = instance.gate.committedSeq;
+    slot.lastActive = instance.lastActive;
     slot.instance = undefined;
     slot.store?.close();
     slot.store = undefined;

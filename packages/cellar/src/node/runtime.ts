@@ -119,12 +119,15 @@ export function start(
   const app = withRequestIds(inspector ? inspector.wrap(httpListener(o.http)) : httpListener(o.http), requestId);
   const http = createHttpServer(endpoint ? endpoint.wrap(app) : app);
   http.on("upgrade", (request: IncomingMessage, socket: Duplex, head: Buffer) => {
-    socket.on("error", destroy);
-    // Before the Web Request is made from it: authenticate and the room's log lines see it.
+    // No error listener yet: none is emitted before this handler returns. `ws` handles the
+    // socket's errors once it has it (accept); `destroy` does while a route is picked, or
+    // after a refusal.
+    // The id, before the Web Request is made: authenticate and the room's log lines see it.
     const req = requestId(request);
     const refuse = (status: number, code: string) => {
       // Anyone can provoke these: debug only, and no query string (it may carry credentials).
       log.debug({ req, path: request.url?.split("?")[0], status, code }, "upgrade refused");
+      if (socket.listeners("error").length === 0) socket.on("error", destroy);
       refuseUpgrade(socket, status, code);
     };
     if (closing()) return refuse(503, "SHUTTING_DOWN");
@@ -137,11 +140,15 @@ export function start(
       return accept(wss, sockets, request, socket, head, rooms.slot(route.def, route.id), upgrade);
     }
     const webRequest = toWebRequest(request);
+    socket.on("error", destroy);
     // The room picks its instance from the request (its `route`).
     void instanceFor(route, webRequest).then((picked) => {
       if (socket.destroyed) return;
       if (closing()) return refuse(503, "SHUTTING_DOWN");
-      if ("id" in picked) return accept(wss, sockets, request, socket, head, rooms.slot(route.def, picked.id), webRequest);
+      if ("id" in picked) {
+        socket.off("error", destroy);
+        return accept(wss, sockets, request, socket, head, rooms.slot(route.def, picked.id), webRequest);
+      }
       if (picked.error !== undefined) log.error({ err: picked.error, room: route.def.name, req }, "route failed");
       refuse(picked.status, picked.code);
     });
@@ -226,10 +233,8 @@ function destroy(this: Duplex): void {
  * a closure with the Web Request: it is held only until the client's hello.
  */
 function accept(wss: WebSocketServer, sockets: Sockets, request: IncomingMessage, socket: Duplex, head: Buffer, slot: RoomSlot, upgrade: UpgradeRequest): void {
-  wss.handleUpgrade(request, socket, head, (ws) => {
-    socket.off("error", destroy); // ws handles the socket's errors from here on
-    sockets.attach(ws, slot, upgrade);
-  });
+  // `ws` handles the socket's errors from here on.
+  wss.handleUpgrade(request, socket, head, (ws) => sockets.attach(ws, slot, upgrade));
 }
 
 function httpListener(app: ResolvedOptions["http"]): RequestListener {

@@ -48,8 +48,8 @@ export class NodeConnection extends ConnectionRecord {
   request: UpgradeRequest | undefined;
   /** Answered the last heartbeat ping (or sent something since). */
   alive = true;
-  /** Closes the socket if no hello comes in time; cleared by the hello. */
-  handshakeTimer: NodeJS.Timeout | undefined;
+  /** When the hello is due, while the socket waits for it (see `Sockets`). */
+  helloDue = 0;
 
   constructor(
     readonly ws: WebSocket,
@@ -85,6 +85,13 @@ export class Sockets {
   readonly #encoder = new FrameEncoder();
   /** Connection ids. */
   readonly #tokens = new TokenPool();
+  /**
+   * Sockets waiting for their hello, in the order they opened (so by when it is due). One
+   * timer checks them instead of one timer per socket: a socket that says nothing is closed
+   * between `handshakeTimeoutMs` and a quarter of it (at most 1 s) later.
+   */
+  readonly #awaitingHello = new Set<NodeConnection>();
+  #helloTimer: NodeJS.Timeout | undefined;
 
   constructor(options: SocketsOptions) {
     this.#o = options;
@@ -99,8 +106,7 @@ export class Sockets {
       handles: (connection, event) => (connection as NodeConnection).slot.def.handlerFor(event) !== undefined,
       hello: (connection, frame) => {
         const c = connection as NodeConnection;
-        clearTimeout(c.handshakeTimer);
-        c.handshakeTimer = undefined;
+        this.#awaitingHello.delete(c);
         const request = c.request!;
         c.request = undefined;
         rooms.dispatch(c.slot, { type: "connect", connection: c, request, params: frame.params ?? {}, resume: frame.resume });
@@ -115,15 +121,16 @@ export class Sockets {
 
   attach(ws: WebSocket, slot: RoomSlot, request: UpgradeRequest): NodeConnection {
     const o = this.#o;
-    const connection = new NodeConnection(ws, slot, request, new TokenBucket(o.eventsPerSecond, o.burst, o.now()), this.#encoder, this.#tokens.token(12));
+    const now = o.now();
+    const connection = new NodeConnection(ws, slot, request, new TokenBucket(o.eventsPerSecond, o.burst, now), this.#encoder, this.#tokens.token(12));
     this.all.add(connection);
     o.rooms.addConnection(slot, connection);
-    connection.handshakeTimer = setTimeout(() => {
-      if (connection.phase !== "handshake") return;
-      const error = cellarError("HANDSHAKE_TIMEOUT", `No hello within ${o.handshakeTimeoutMs} ms`);
-      connection.send(errorFrame(error.toJSON()));
-      ws.close(CLOSE_CODES.HANDSHAKE_TIMEOUT, error.code);
-    }, o.handshakeTimeoutMs);
+    connection.helloDue = now + o.handshakeTimeoutMs;
+    this.#awaitingHello.add(connection);
+    if (!this.#helloTimer) {
+      this.#helloTimer = setInterval(() => this.#closeSilent(), Math.max(10, Math.min(1000, Math.ceil(o.handshakeTimeoutMs / 4))));
+      this.#helloTimer.unref();
+    }
 
     ws.on("message", (data, isBinary) => {
       connection.alive = true;
@@ -138,7 +145,7 @@ export class Sockets {
       if (error.code?.startsWith("WS_ERR_")) o.counters.add(wsRefusalCode(error.code));
     });
     ws.on("close", (code, reason) => {
-      clearTimeout(connection.handshakeTimer);
+      this.#awaitingHello.delete(connection);
       const wasOpen = connection.phase === "open";
       connection.phase = "closed";
       this.all.delete(connection);
@@ -156,6 +163,23 @@ export class Sockets {
       o.rooms.removeConnection(slot, connection);
     });
     return connection;
+  }
+
+  /** Closes the sockets whose hello is overdue with HANDSHAKE_TIMEOUT; the timer stops when none waits. */
+  #closeSilent(): void {
+    const now = this.#o.now();
+    for (const connection of this.#awaitingHello) {
+      if (connection.helloDue > now) break;
+      this.#awaitingHello.delete(connection);
+      if (connection.phase !== "handshake") continue;
+      const error = cellarError("HANDSHAKE_TIMEOUT", `No hello within ${this.#o.handshakeTimeoutMs} ms`);
+      connection.send(errorFrame(error.toJSON()));
+      connection.ws.close(CLOSE_CODES.HANDSHAKE_TIMEOUT, error.code);
+    }
+    if (this.#awaitingHello.size === 0) {
+      clearInterval(this.#helloTimer);
+      this.#helloTimer = undefined;
+    }
   }
 
   /** Pings every socket; one that did not answer the previous ping is cut off. */
