@@ -22,7 +22,7 @@ const TOPOLOGIES = [
 ];
 
 /** Drives one server's clients, open or closed loop, and counts every frame they receive. */
-class FanoutLoad {
+export class FanoutLoad {
   received = 0;
   /** What the clients send: `chat:send` (a logged broadcast) or `chat:volatile`. */
   event = "chat:send";

@@ -32,7 +32,7 @@ async function cycle(url: string): Promise<void> {
 }
 
 /** `count` cycles, `concurrency` at a time. */
-async function churn(url: string, count: number, concurrency: number): Promise<void> {
+export async function churn(url: string, count: number, concurrency: number): Promise<void> {
   let next = 0;
   const worker = async () => {
     while (next < count) {
