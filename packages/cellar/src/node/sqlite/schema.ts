@@ -4,7 +4,7 @@
  * writes of many rooms commit in one transaction. An instance's SQL tables live in a file
  * of their own (see sql-file.ts). `user_version` numbers the layout.
  */
-export const SCHEMA_VERSION = 2;
+export const SCHEMA_VERSION = 3;
 
 export const SCHEMA = `
 CREATE TABLE IF NOT EXISTS meta (
@@ -64,7 +64,10 @@ CREATE TABLE IF NOT EXISTS kv (
 ) WITHOUT ROWID;
 
 -- Frames a room emitted, for clients that resume (see docs/protocol.md). \`dest\` is NULL
--- for every session, "+id,id" for those sessions only, "-id,id" for all but those.
+-- for every session, "+id,id" for those sessions only, "-id,id" for all but those. \`at\`
+-- (ms) grows with \`seq\` within an instance, so the log is trimmed by age from the start
+-- of each instance's key range, with no index of its own (an insert changes one b-tree
+-- page instead of two).
 CREATE TABLE IF NOT EXISTS replay_log (
   instance INTEGER NOT NULL,
   seq INTEGER NOT NULL,
@@ -73,7 +76,6 @@ CREATE TABLE IF NOT EXISTS replay_log (
   frame TEXT NOT NULL,
   PRIMARY KEY (instance, seq)
 ) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS replay_log_at ON replay_log (at);
 
 -- Resumable sessions. detached_at is NULL while this process holds the session's socket
 -- (the time it went away is kept in memory), and set for every session at startup.
@@ -111,5 +113,8 @@ END;
 export const MIGRATIONS: Record<number, string> = {
   1: `
 ALTER TABLE instances ADD COLUMN log_floor INTEGER NOT NULL DEFAULT 0;
+`,
+  2: `
+DROP INDEX IF EXISTS replay_log_at;
 `,
 };

@@ -55,6 +55,21 @@ describe("the replay log", () => {
     }
   });
 
+  it("trims by age from the start only: an entry stamped later (the clock went back after it) keeps the ones after it", () => {
+    const db = new SharedDb(tempDataDir(), "normal");
+    try {
+      const a = db.ensureInstance("feed", "a");
+      applied(db, a, logged([[1, 100], [2, 400], [3, 200], [4, 300]]));
+      expect(db.trimLogBefore(250)).toBe(1);
+      expect(db.logHead(a)).toEqual({ seq: 4, floor: 1 });
+      expect(db.replay(a, 0, 10).map((r) => r.seq)).toEqual([2, 3, 4]);
+      expect(db.trimLogBefore(450)).toBe(3);
+      expect(db.logHead(a)).toEqual({ seq: 4, floor: 4 });
+    } finally {
+      db.close();
+    }
+  });
+
   it("keeps at most maxLogEntries numbers per instance, trimming in steps", () => {
     const db = new SharedDb(tempDataDir(), "normal");
     try {
@@ -119,6 +134,33 @@ describe("layouts", () => {
       expect(db.logHead(a)).toEqual({ seq: 0, floor: 0 });
       applied(db, a, logged([[1, 1]]));
       expect(db.logHead(a).seq).toBe(1);
+    } finally {
+      db.close();
+    }
+  });
+
+  it("steps a layout 2 file forward: the replay log loses its at index and keeps its entries", () => {
+    const dir = tempDataDir();
+    const raw = new Database(join(dir, "cellar.db"));
+    raw.exec(`
+      CREATE TABLE instances (id INTEGER PRIMARY KEY, kind TEXT NOT NULL, name TEXT NOT NULL, bytes INTEGER NOT NULL DEFAULT 0,
+        sql_turn INTEGER NOT NULL DEFAULT 0, log_floor INTEGER NOT NULL DEFAULT 0, UNIQUE (kind, name));
+      CREATE TABLE replay_log (instance INTEGER NOT NULL, seq INTEGER NOT NULL, at INTEGER NOT NULL, dest TEXT, frame TEXT NOT NULL,
+        PRIMARY KEY (instance, seq)) WITHOUT ROWID;
+      CREATE INDEX replay_log_at ON replay_log (at);
+      INSERT INTO instances (kind, name) VALUES ('feed', 'a');
+      INSERT INTO replay_log VALUES (1, 1, 100, NULL, '{"t":"event","seq":1}'), (1, 2, 200, NULL, '{"t":"event","seq":2}');
+    `);
+    raw.pragma("user_version = 2");
+    raw.close();
+    const db = new SharedDb(dir, "normal");
+    try {
+      expect(db.db.pragma("user_version", { simple: true })).toBe(SCHEMA_VERSION);
+      expect(db.db.prepare("SELECT name FROM sqlite_schema WHERE type = 'index' AND tbl_name = 'replay_log' AND sql IS NOT NULL").all()).toEqual([]);
+      const a = db.instanceId("feed", "a")!;
+      expect(db.replay(a, 0, 10).map((r) => r.seq)).toEqual([1, 2]);
+      expect(db.trimLogBefore(150)).toBe(1);
+      expect(db.logHead(a)).toEqual({ seq: 2, floor: 1 });
     } finally {
       db.close();
     }

@@ -27,6 +27,13 @@ export class SharedDb {
   readonly db: Database.Database;
   readonly #s: ReturnType<typeof prepareAll>;
   readonly #listStatements = new Map<string, Statement>();
+  /**
+   * Log floors as this process last wrote or read them, so a logged commit does not read its
+   * instance's row to decide whether to trim. `rollback()` clears them; a transaction that
+   * better-sqlite3 rolls back may leave one too high, which only puts its next trim off by
+   * a step (the floor in the file never goes down, and a trim takes every entry below it).
+   */
+  readonly #floors = new Map<number, number>();
   /** Prepared on the first scrape: a server without metrics never needs them. */
   #countStatements: Record<"alarms" | "alarmsDue" | "logRows", Statement> | undefined;
 
@@ -196,11 +203,24 @@ export class SharedDb {
     );
   }
 
-  /** Trims log entries older than `cutoff`, raising each instance's floor past them. */
+  /**
+   * Trims each instance's log entries older than `cutoff`, raising its floor past them. The
+   * entries go from the start of the instance's log up to its first entry at or after the
+   * cutoff: an entry written while the clock stood later than it does now keeps the ones
+   * after it a little longer, never shorter.
+   */
   trimLogBefore(cutoff: number): number {
+    const s = this.#s;
     return this.db.transaction(() => {
-      this.#s.raiseFloorsBefore.run(cutoff);
-      return this.#s.trimLogBefore.run(cutoff).changes;
+      let trimmed = 0;
+      for (const instance of s.logInstances.pluck(true).all() as number[]) {
+        const upTo = s.oldLogEnd.pluck(true).get({ instance, cutoff }) as number | null;
+        if (upTo === null) continue;
+        trimmed += s.trimLog.run(instance, upTo).changes;
+        s.raiseFloor.run(upTo, instance);
+        this.#floors.set(instance, upTo);
+      }
+      return trimmed;
     })();
   }
 
@@ -274,9 +294,10 @@ export class SharedDb {
       // Sequence numbers have gaps (volatile frames take none, failed handlers' frames are
       // never logged), so this keeps at most `maxLogEntries` numbers' worth: never more entries.
       const floor = last - maxLogEntries;
-      if (floor > 0 && floor - (s.getFloor.pluck(true).get(instance) as number) >= Math.max(1, Math.ceil(maxLogEntries / 8))) {
+      if (floor > 0 && floor - this.#floor(instance) >= Math.max(1, Math.ceil(maxLogEntries / 8))) {
         s.trimLog.run(instance, floor);
         s.raiseFloor.run(floor, instance);
+        this.#floors.set(instance, floor);
       }
     }
     for (const [id, session] of writes.sessions) {
@@ -322,7 +343,15 @@ export class SharedDb {
 
   /** Rolls back the open transaction, if there is one (a failed COMMIT may have ended it). */
   rollback(): void {
+    this.#floors.clear();
     if (this.db.inTransaction) this.#s.rollback.run();
+  }
+
+  /** An instance's log floor, read once (`#floors` keeps it; a rollback forgets them all). */
+  #floor(instance: number): number {
+    let floor = this.#floors.get(instance);
+    if (floor === undefined) this.#floors.set(instance, (floor = this.#s.getFloor.pluck(true).get(instance) as number));
+    return floor;
   }
 
   // Meta
@@ -400,12 +429,19 @@ function prepareAll(db: Database.Database) {
     trimLog: db.prepare("DELETE FROM replay_log WHERE instance = ? AND seq <= ?"),
     getFloor: db.prepare("SELECT log_floor FROM instances WHERE id = ?"),
     raiseFloor: db.prepare("UPDATE instances SET log_floor = max(log_floor, ?) WHERE id = ?"),
-    raiseFloorsBefore: db.prepare(
-      `UPDATE instances SET log_floor = max(log_floor, old.last)
-       FROM (SELECT instance, max(seq) AS last FROM replay_log WHERE at < ? GROUP BY instance) AS old
-       WHERE instances.id = old.instance`,
+    // The instances that have log entries, one primary-key seek each.
+    logInstances: db.prepare(
+      `WITH RECURSIVE ids (id) AS (
+         SELECT min(instance) FROM replay_log
+         UNION ALL SELECT (SELECT min(instance) FROM replay_log WHERE instance > id) FROM ids WHERE id IS NOT NULL
+       ) SELECT id FROM ids WHERE id IS NOT NULL`,
     ),
-    trimLogBefore: db.prepare("DELETE FROM replay_log WHERE at < ?"),
+    // The last entry before the instance's first one at or after the cutoff (NULL: none is
+    // older); both walk the primary key, reading the old entries and one more.
+    oldLogEnd: db.prepare(
+      `SELECT max(seq) FROM replay_log WHERE instance = @instance
+         AND seq < ifnull((SELECT seq FROM replay_log WHERE instance = @instance AND at >= @cutoff ORDER BY seq LIMIT 1), 9223372036854775807)`,
+    ),
     session: db.prepare("SELECT conn_id, secret_hash, user_id, channels, detached_at FROM sessions WHERE instance = ? AND conn_id = ?"),
     sessionsOf: db.prepare("SELECT conn_id, secret_hash, user_id, channels, detached_at FROM sessions WHERE instance = ?"),
     putSession: db.prepare(
