@@ -44,7 +44,7 @@ function commitCost(withAtIndex: boolean): number {
     return cpuPerCall(10_000, (i) => {
       const room = i % rooms.length;
       const writes = new WriteSet();
-      writes.log.push({ seq: ++seqs[room]!, at: Date.now(), to: null, frame });
+      writes.pushLog({ seq: ++seqs[room]!, at: Date.now(), to: null, frame });
       db.begin();
       db.apply(rooms[room]!, writes);
       db.commit();

@@ -352,7 +352,7 @@ export class RoomInstance implements InvocationHost {
       inv.scope.keep(this.storageEnv.sqlBackend);
       const at = this.env.now();
       for (const item of inv.outbox) {
-        if (item.kind === "frame" && item.seq !== undefined) inv.scope.writes.log.push({ seq: item.seq, at, to: item.to ?? null, frame: item.frame });
+        if (item.kind === "frame" && item.seq !== undefined) inv.scope.writes.pushLog({ seq: item.seq, at, to: item.to ?? null, frame: item.frame });
       }
       return { ok: true, value, writes: inv.scope.writes, changes };
     } catch (error) {
@@ -667,7 +667,7 @@ export class RoomInstance implements InvocationHost {
     const hook = this.env.def.options.onAlarm;
     const inv = new Invocation(this, undefined, {});
     // Deleting the alarm commits with what onAlarm wrote: a crash before the commit fires it again.
-    inv.scope.writes.alarms.set(record.id, null);
+    inv.scope.writes.putAlarm(record.id, null);
     if (!hook) this.env.log.warn({ room: this.env.kind, instance: this.env.id, alarm: record.name }, "alarm fired in a room without onAlarm; dropped");
     const outcome = await this.#invoke(inv, (ctx) => hook?.call(this.env.def.options, ctx as any, toAlarm(record)), "onAlarm");
     const done = () => this.env.alarmSettled(record.id);
@@ -686,10 +686,10 @@ export class RoomInstance implements InvocationHost {
     const retry = new WriteSet();
     if (attempt >= MAX_ALARM_ATTEMPTS) {
       this.env.log.error({ err: outcome.error, room: this.env.kind, instance: this.env.id, alarm: record.name, attempts: attempt }, "alarm dropped after repeated failures");
-      retry.alarms.set(record.id, null);
+      retry.putAlarm(record.id, null);
     } else {
       this.#failures.logged(outcome.error, "onAlarm failed; will retry", "onAlarm");
-      retry.alarms.set(record.id, { ...record, attempt, dueAt: this.env.now() + 1000 * 2 ** (attempt - 1) });
+      retry.putAlarm(record.id, { ...record, attempt, dueAt: this.env.now() + 1000 * 2 ** (attempt - 1) });
     }
     this.gate.add({ deliver: done, fail: again }, retry);
   }

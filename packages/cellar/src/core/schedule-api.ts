@@ -41,7 +41,7 @@ export function createSchedule(store: InstanceStore, scope: WriteScope, now: () 
     }
     if (!Number.isFinite(time)) throw cellarError("INVALID_ARGUMENT", "schedule: time must be a valid Date or finite number");
     const id = newId();
-    scope.writes.alarms.set(id, { id, name, payload: encodeValue(`alarm:${name}`, payload), scheduledAt: time, dueAt: time, attempt: 0 });
+    scope.writes.putAlarm(id, { id, name, payload: encodeValue(`alarm:${name}`, payload), scheduledAt: time, dueAt: time, attempt: 0 });
     return id;
   };
   const pending = async (): Promise<AlarmRecord[]> => {
@@ -70,7 +70,7 @@ export function createSchedule(store: InstanceStore, scope: WriteScope, now: () 
       const known = overlayAlarm(scope.layers(), id);
       // Not in a pending write: it exists if the store has it (one row read, not the list).
       const exists = known !== undefined ? known !== null : (await store.getAlarm(id)) !== undefined;
-      if (exists) scope.writes.alarms.set(id, null);
+      if (exists) scope.writes.putAlarm(id, null);
       return exists;
     },
     async list() {

@@ -117,7 +117,7 @@ export function createStorage(env: StorageEnv, scope: WriteScope): Storage {
         return [key, text];
       });
       // All checks pass before anything is written: a failing put changes nothing.
-      for (const [key, text] of encoded) scope.writes.storage.set(key, text);
+      for (const [key, text] of encoded) scope.writes.putStorage(key, text);
     },
 
     async delete(keyOrKeys: string | readonly string[]): Promise<any> {
@@ -136,7 +136,7 @@ export function createStorage(env: StorageEnv, scope: WriteScope): Storage {
         if (pending === undefined) unknown.push(key);
         else if (pending !== null) existed++;
       }
-      for (const key of keys) scope.writes.storage.set(key, null);
+      for (const key of keys) scope.writes.putStorage(key, null);
       if (unknown.length > 0) existed += (await env.store.getStorage(unknown)).size;
       return many ? existed : existed > 0;
     },
@@ -163,8 +163,7 @@ export function createStorage(env: StorageEnv, scope: WriteScope): Storage {
 
     async deleteAll(): Promise<void> {
       scope.assertOpen("storage.deleteAll");
-      scope.writes.storage.clear();
-      scope.writes.clearStorage = true;
+      scope.writes.deleteAllStorage();
       env.clearSql(scope);
     },
 

@@ -48,10 +48,14 @@ export interface SessionWrite {
   channels: string | null;
 }
 
+const NO_ENTRIES: ReadonlyMap<never, never> = new Map<never, never>();
+const NO_SCOPES: ReadonlySet<never> = new Set<never>();
+const NO_RECORDS: readonly never[] = Object.freeze([]);
+
 export class WriteSet {
-  // Each collection is made on first use: every handler run gets a write set, and most
-  // write nothing, or only one kind of row (a log entry, a session), so an empty set
-  // allocates nothing. Reading one of them through its getter makes it.
+  // Each collection is made on its first write: every handler run gets a write set, and most
+  // write nothing, or only one kind of row (a log entry, a session). The getters are for
+  // reading and allocate nothing: an unwritten collection reads as a shared empty one.
   #storage: Map<string, string | null> | undefined;
   #state: Map<string, Map<string, string>> | undefined;
   #dropScopes: Set<string> | undefined;
@@ -61,34 +65,55 @@ export class WriteSet {
   #sessions: Map<string, SessionWrite | null> | undefined;
 
   /** key → encoded value, or null for a delete. */
-  get storage(): Map<string, string | null> {
-    return (this.#storage ??= new Map());
+  get storage(): ReadonlyMap<string, string | null> {
+    return this.#storage ?? NO_ENTRIES;
   }
   /** `deleteAll()` ran: committed storage below this set is gone. */
   clearStorage = false;
   /** scope → (state key → encoded value). Scope "" is the room; others are per-user. */
-  get state(): Map<string, Map<string, string>> {
-    return (this.#state ??= new Map());
+  get state(): ReadonlyMap<string, ReadonlyMap<string, string>> {
+    return this.#state ?? NO_ENTRIES;
   }
   /** Scopes whose persisted state is dropped (a connection's state that ends with it). */
-  get dropScopes(): Set<string> {
-    return (this.#dropScopes ??= new Set());
+  get dropScopes(): ReadonlySet<string> {
+    return this.#dropScopes ?? NO_SCOPES;
   }
   /** alarm id → alarm, or null once cancelled or fired. */
-  get alarms(): Map<string, AlarmRecord | null> {
-    return (this.#alarms ??= new Map());
+  get alarms(): ReadonlyMap<string, AlarmRecord | null> {
+    return this.#alarms ?? NO_ENTRIES;
   }
   /** namespace → (key → entry, or null for a delete). */
-  get kv(): Map<string, Map<string, KvRecord | null>> {
-    return (this.#kv ??= new Map());
+  get kv(): ReadonlyMap<string, ReadonlyMap<string, KvRecord | null>> {
+    return this.#kv ?? NO_ENTRIES;
   }
   /** Frames for the replay log, in sequence order. */
-  get log(): LogRecord[] {
-    return (this.#log ??= []);
+  get log(): readonly LogRecord[] {
+    return this.#log ?? NO_RECORDS;
   }
   /** connection id → session row change, or null when the session ended. */
-  get sessions(): Map<string, SessionWrite | null> {
-    return (this.#sessions ??= new Map());
+  get sessions(): ReadonlyMap<string, SessionWrite | null> {
+    return this.#sessions ?? NO_ENTRIES;
+  }
+
+  /** A storage write: the encoded value, or null for a delete. */
+  putStorage(key: string, value: string | null): void {
+    (this.#storage ??= new Map()).set(key, value);
+  }
+
+  /** `deleteAll()`: every storage write so far and every committed key go. */
+  deleteAllStorage(): void {
+    this.#storage?.clear();
+    this.clearStorage = true;
+  }
+
+  /** An alarm as it should be stored, or null to delete it. */
+  putAlarm(id: string, alarm: AlarmRecord | null): void {
+    (this.#alarms ??= new Map()).set(id, alarm);
+  }
+
+  /** The next frame of the replay log (in sequence order). */
+  pushLog(record: LogRecord): void {
+    (this.#log ??= []).push(record);
   }
 
   isEmpty(): boolean {
@@ -114,49 +139,49 @@ export class WriteSet {
   }
 
   setState(scope: string, key: string, encoded: string): void {
-    let entries = this.state.get(scope);
-    if (!entries) this.state.set(scope, (entries = new Map()));
+    const state = (this.#state ??= new Map());
+    let entries = state.get(scope);
+    if (!entries) state.set(scope, (entries = new Map()));
     entries.set(key, encoded);
   }
 
   /** Drops every persisted state key of `scope`; later `setState` calls in this set still apply. */
   dropScope(scope: string): void {
     this.#state?.delete(scope);
-    this.dropScopes.add(scope);
+    (this.#dropScopes ??= new Set()).add(scope);
   }
 
   setKv(namespace: string, key: string, record: KvRecord | null): void {
-    let entries = this.kv.get(namespace);
-    if (!entries) this.kv.set(namespace, (entries = new Map()));
+    const kv = (this.#kv ??= new Map());
+    let entries = kv.get(namespace);
+    if (!entries) kv.set(namespace, (entries = new Map()));
     entries.set(key, record);
   }
 
   setSession(connectionId: string, write: SessionWrite | null): void {
-    const earlier = this.sessions.get(connectionId);
+    const sessions = (this.#sessions ??= new Map());
+    const earlier = sessions.get(connectionId);
     // A channel change on top of a whole row keeps the row whole.
-    this.sessions.set(connectionId, write && earlier ? { ...earlier, ...write } : write);
+    sessions.set(connectionId, write && earlier ? { ...earlier, ...write } : write);
   }
 
   /** Applies `later` on top of this set, as if its writes came after ours. */
   absorb(later: WriteSet): void {
-    if (later.clearStorage) {
-      this.#storage?.clear();
-      this.clearStorage = true;
-    }
-    if (later.#storage) for (const [key, value] of later.#storage) this.storage.set(key, value);
+    if (later.clearStorage) this.deleteAllStorage();
+    if (later.#storage) for (const [key, value] of later.#storage) this.putStorage(key, value);
     if (later.#dropScopes) for (const scope of later.#dropScopes) this.dropScope(scope);
     if (later.#state) {
       for (const [scope, entries] of later.#state) {
         for (const [key, value] of entries) this.setState(scope, key, value);
       }
     }
-    if (later.#alarms) for (const [id, alarm] of later.#alarms) this.alarms.set(id, alarm);
+    if (later.#alarms) for (const [id, alarm] of later.#alarms) this.putAlarm(id, alarm);
     if (later.#kv) {
       for (const [namespace, entries] of later.#kv) {
         for (const [key, record] of entries) this.setKv(namespace, key, record);
       }
     }
-    if (later.#log) for (const record of later.#log) this.log.push(record);
+    if (later.#log) for (const record of later.#log) this.pushLog(record);
     if (later.#sessions) for (const [id, write] of later.#sessions) this.setSession(id, write);
   }
 }

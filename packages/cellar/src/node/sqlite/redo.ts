@@ -32,12 +32,12 @@ export function decodeWrites(text: string): WriteSet {
   };
   const writes = new WriteSet();
   writes.clearStorage = data.clearStorage;
-  for (const [key, value] of data.storage) writes.storage.set(key, value);
-  for (const scope of data.dropScopes) writes.dropScopes.add(scope);
+  for (const [key, value] of data.storage) writes.putStorage(key, value);
+  for (const scope of data.dropScopes) writes.dropScope(scope);
   for (const [scope, entries] of data.state) for (const [key, value] of entries) writes.setState(scope, key, value);
-  for (const [id, alarm] of data.alarms) writes.alarms.set(id, alarm);
+  for (const [id, alarm] of data.alarms) writes.putAlarm(id, alarm);
   for (const [namespace, entries] of data.kv) for (const [key, record] of entries) writes.setKv(namespace, key, record);
-  for (const record of data.log ?? []) writes.log.push(record);
-  for (const [id, write] of data.sessions ?? []) writes.sessions.set(id, write);
+  for (const record of data.log ?? []) writes.pushLog(record);
+  for (const [id, write] of data.sessions ?? []) writes.setSession(id, write);
   return writes;
 }

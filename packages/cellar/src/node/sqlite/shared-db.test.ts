@@ -27,7 +27,7 @@ describe("purging expired KV entries", () => {
 
 function logged(seqs: Array<[seq: number, at: number]>): WriteSet {
   const writes = new WriteSet();
-  for (const [seq, at] of seqs) writes.log.push({ seq, at, to: null, frame: `{"t":"event","seq":${seq}}` });
+  for (const [seq, at] of seqs) writes.pushLog({ seq, at, to: null, frame: `{"t":"event","seq":${seq}}` });
   return writes;
 }
 
