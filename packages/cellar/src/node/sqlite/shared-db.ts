@@ -29,9 +29,11 @@ export class SharedDb {
   readonly #listStatements = new Map<string, Statement>();
   /**
    * Log floors as this process last wrote or read them, so a logged commit does not read its
-   * instance's row to decide whether to trim. `rollback()` clears them; a transaction that
-   * better-sqlite3 rolls back may leave one too high, which only puts its next trim off by
-   * a step (the floor in the file never goes down, and a trim takes every entry below it).
+   * instance's row to decide whether to trim. Only instances whose log is full have one, and
+   * the age trim forgets them all (once a minute), so the map holds the busy rooms of the
+   * last minute. `rollback()` clears it too; a transaction that better-sqlite3 rolls back
+   * may leave one too high, which only puts that instance's next trim off by a step (the
+   * floor in the file never goes down, and a trim takes every entry below it).
    */
   readonly #floors = new Map<number, number>();
   /** Prepared on the first scrape: a server without metrics never needs them. */
@@ -211,6 +213,7 @@ export class SharedDb {
    */
   trimLogBefore(cutoff: number): number {
     const s = this.#s;
+    this.#floors.clear();
     return this.db.transaction(() => {
       let trimmed = 0;
       for (const instance of s.logInstances.pluck(true).all() as number[]) {
@@ -218,7 +221,6 @@ export class SharedDb {
         if (upTo === null) continue;
         trimmed += s.trimLog.run(instance, upTo).changes;
         s.raiseFloor.run(upTo, instance);
-        this.#floors.set(instance, upTo);
       }
       return trimmed;
     })();
