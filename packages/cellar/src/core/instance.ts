@@ -84,6 +84,11 @@ export interface InstanceEnv {
   /** Asks the host to commit this instance's pending batch soon (group commit). */
   requestCommit(instance: RoomInstance): void;
   /**
+   * Asks the host to commit a batch of connects only (see `GateHost.requestCommitSoon`)
+   * within a short while, or with an earlier group commit. Absent: as `requestCommit`.
+   */
+  readonly requestCommitSoon?: ((instance: RoomInstance) => void) | undefined;
+  /**
    * Asks the host to commit the instance's deferred writes (see `OutputGate.defer`) with a
    * later group commit, within a short while. Absent: they commit with the next batch.
    */
@@ -150,16 +155,17 @@ export class RoomInstance implements InvocationHost {
     this.lastActive = env.now();
     this.#failures = new RoomFailures(env.def, env.id, env.log, env.throttle);
     this.#states = new RoomStates(env.def, env.store, (key, error) => this.#failures.persist(key, error));
-    this.gate = new OutputGate(
-      () => env.requestCommit(this),
-      (batch, error) => {
+    this.gate = new OutputGate({
+      requestCommit: () => env.requestCommit(this),
+      ...(env.requestCommitSoon && { requestCommitSoon: () => env.requestCommitSoon!(this) }),
+      ...(env.requestCommitLater && { requestCommitLater: () => env.requestCommitLater!(this) }),
+      onFailed: (batch, error) => {
         this.#failures.commit(batch.stateKeys(), error);
         // A handler still running has read what just failed to commit: it cannot succeed.
         if (this.#current) this.#current.tainted ??= error;
       },
-      () => this.#states.sweep(this.env.connections(), (tracker) => this.gate.holds(tracker)),
-      env.requestCommitLater && (() => env.requestCommitLater!(this)),
-    );
+      onSettled: () => this.#states.sweep(this.env.connections(), (tracker) => this.gate.holds(tracker)),
+    });
     this.room = {
       kind: env.kind,
       id: env.id,
@@ -239,7 +245,7 @@ export class RoomInstance implements InvocationHost {
           this.env.log.error({ err: error, room: this.env.kind, instance: this.env.id }, "room task failed unexpectedly");
         }
         // A commit skipped while this task held an SQL savepoint is due now.
-        if (this.gate.wantsCommit()) this.env.requestCommit(this);
+        this.gate.requestPending();
       }
     } finally {
       this.#running = false;
@@ -555,7 +561,7 @@ export class RoomInstance implements InvocationHost {
         refuse(connection, commitFailure(error));
       },
     };
-    this.gate.add(entry, writes, usedSql, changes);
+    this.gate.add(entry, writes, usedSql, changes, true);
   }
 
   /** The record of a session that may resume: its socket open, or gone away within the window. */

@@ -19,6 +19,8 @@ export class Batch {
   readonly entries: BatchEntry[] = [];
   /** State changes per tracker, to mark committed or roll back. */
   readonly stateChanges = new Map<StateTracker<any>, Map<string, string>>();
+  /** Something other than a connect waits on this batch: it commits at the end of the turn. */
+  urgent = false;
 
   needsCommit(): boolean {
     return this.sqlUsed || !this.writes.isEmpty();
@@ -30,6 +32,27 @@ export class Batch {
     for (const changes of this.stateChanges.values()) keys.push(...changes.keys());
     return keys;
   }
+}
+
+/** What the output gate asks of its instance's host. */
+export interface GateHost {
+  /** A batch waits: commit it with this turn's group commit. */
+  requestCommit(): void;
+  /**
+   * A batch of connects only waits (their session rows, and what `onConnect` wrote): commit
+   * it within a short while, so that connects arriving close together share a transaction.
+   * Absent: as `requestCommit`.
+   */
+  requestCommitSoon?(): void;
+  /**
+   * Deferred writes wait (see `OutputGate.defer`): commit them with a later group commit,
+   * within a longer while. Absent: they join the next batch, committed as soon as any.
+   */
+  requestCommitLater?(): void;
+  /** A batch failed to commit (its handlers' state is rolled back already). */
+  onFailed(batch: Batch, error: unknown): void;
+  /** After any batch settled, committed or failed. */
+  onSettled?(): void;
 }
 
 /**
@@ -45,14 +68,7 @@ export class OutputGate {
   /** The highest sequence number committed to the replay log (set by the host at load). */
   committedSeq = 0;
 
-  constructor(
-    private readonly requestCommit: () => void,
-    private readonly onFailed: (batch: Batch, error: unknown) => void,
-    /** After any batch settled, committed or failed. */
-    private readonly onSettled: () => void = () => {},
-    /** Asks the host to commit deferred writes with a later group commit; absent: as soon as any other batch. */
-    private readonly requestCommitLater?: () => void,
-  ) {}
+  constructor(private readonly host: GateHost) {}
 
   /** Uncommitted write sets, newest first: what reads look through below a handler. */
   layers(): WriteSet[] {
@@ -80,16 +96,11 @@ export class OutputGate {
    * with them.
    */
   defer(writes: WriteSet): void {
-    if (!this.requestCommitLater) return this.add(NOTHING, writes);
+    if (!this.host.requestCommitLater) return this.add(NOTHING, writes);
     if (this.#pending) return this.#pending.writes.absorb(writes);
     if (this.#deferred) this.#deferred.absorb(writes);
     else this.#deferred = writes;
-    this.requestCommitLater();
-  }
-
-  /** A batch with writes waits and none is committing: the host should commit. */
-  wantsCommit(): boolean {
-    return this.#inFlight === undefined && this.#pending !== undefined && this.#pending.needsCommit();
+    this.host.requestCommitLater();
   }
 
   /** Whether an uncommitted batch holds changes of this tracker. */
@@ -97,8 +108,12 @@ export class OutputGate {
     return (this.#pending?.stateChanges.has(tracker) ?? false) || (this.#inFlight?.stateChanges.has(tracker) ?? false);
   }
 
-  /** Adds a finished handler: its writes (if any) and what to do once they commit. */
-  add(entry: BatchEntry, writes?: WriteSet, sqlUsed = false, stateChanges?: Map<StateTracker<any>, Map<string, string>>): void {
+  /**
+   * Adds a finished handler: its writes (if any) and what to do once they commit. `connect`:
+   * it opened a connection, and its batch may wait a little for other connects (see
+   * `GateHost.requestCommitSoon`) unless something else joins it.
+   */
+  add(entry: BatchEntry, writes?: WriteSet, sqlUsed = false, stateChanges?: Map<StateTracker<any>, Map<string, string>>, connect = false): void {
     const hasWrites = sqlUsed || (writes !== undefined && !writes.isEmpty());
     if (!hasWrites && this.#pending === undefined && this.#inFlight === undefined) {
       entry.deliver();
@@ -116,7 +131,21 @@ export class OutputGate {
       else batch.stateChanges.set(tracker, changes);
     }
     batch.entries.push(entry);
-    if (batch.needsCommit() && this.#inFlight === undefined) this.requestCommit();
+    if (!connect) batch.urgent = true;
+    if (batch.needsCommit() && this.#inFlight === undefined) this.#request(batch);
+  }
+
+  /**
+   * Asks for a commit of the pending batch if it has writes and none is committing: one
+   * skipped while a handler held an SQL savepoint.
+   */
+  requestPending(): void {
+    if (this.#inFlight === undefined && this.#pending?.needsCommit()) this.#request(this.#pending);
+  }
+
+  #request(batch: Batch): void {
+    if (batch.urgent || !this.host.requestCommitSoon) this.host.requestCommit();
+    else this.host.requestCommitSoon();
   }
 
   /** Hands the pending batch to the host's commit; undefined when there is nothing to commit now. */
@@ -148,11 +177,11 @@ export class OutputGate {
       this.#pending = undefined;
       deliverAll(next);
     } else if (next) {
-      this.requestCommit();
+      this.#request(next);
     } else if (this.#deferred) {
-      this.requestCommitLater?.();
+      this.host.requestCommitLater?.();
     }
-    this.onSettled();
+    this.host.onSettled?.();
   }
 
   /** The commit failed: this batch and any built on top of it are rolled back. */
@@ -167,10 +196,10 @@ export class OutputGate {
     }
     for (const b of failed) {
       for (const entry of b.entries) entry.fail(error);
-      this.onFailed(b, error);
+      this.host.onFailed(b, error);
     }
-    if (this.#deferred) this.requestCommitLater?.();
-    this.onSettled();
+    if (this.#deferred) this.host.requestCommitLater?.();
+    this.host.onSettled?.();
   }
 }
 

@@ -36,6 +36,8 @@ export interface CommitHold {
   afterFlush(): void;
 }
 
+/** The longest a batch of connects waits for more connects (or any commit) to join it. */
+const CONNECTS_COMMIT_MS = 1;
 /** The longest deferred writes wait for another commit to join before they commit alone. */
 const DEFERRED_COMMIT_MS = 100;
 const RETRY_FIRST_MS = 50;
@@ -45,7 +47,9 @@ const RETRY_MAX_MS = 5000;
  * Internal: group commit. Instances ask for a commit when a handler finishes with writes;
  * once per turn of the event loop (`setImmediate`, after all I/O callbacks of the turn ran)
  * every waiting batch commits together: one transaction in the shared database for all
- * instances, plus one in each SQL file that was used.
+ * instances, plus one in each SQL file that was used. Two kinds of batch may wait longer,
+ * for others to join them: connects only (`requestSoon`, up to 1 ms) and deferred writes
+ * (`requestLater`, up to 100 ms); any group commit takes them along.
  *
  * An instance's SQL file commits before the shared database and is the commit point of
  * its batch (see sql-file.ts): once it has committed, the batch cannot fail any more. If the
@@ -55,6 +59,9 @@ const RETRY_MAX_MS = 5000;
 export class Committer {
   readonly stats: CommitStats = { transactions: 0, writes: 0, failures: 0 };
   readonly #requested = new Map<RoomInstance, NodeInstanceStore>();
+  /** Instances whose pending batch holds connects only: they commit within `CONNECTS_COMMIT_MS`. */
+  readonly #soon = new Map<RoomInstance, NodeInstanceStore>();
+  #soonTimer: NodeJS.Timeout | undefined;
   /** Instances with deferred writes only: they join the next group commit. */
   readonly #later = new Map<RoomInstance, NodeInstanceStore>();
   #laterTimer: NodeJS.Timeout | undefined;
@@ -85,6 +92,21 @@ export class Committer {
   }
 
   /**
+   * A batch of connects only (new sessions' rows, see `GateHost.requestCommitSoon`): it
+   * commits with the next group commit, whichever instance asks for it, or on its own after
+   * `CONNECTS_COMMIT_MS`. Connects arriving within that millisecond, in any room, so share
+   * one transaction instead of one each; their welcomes leave up to that much later.
+   */
+  requestSoon(instance: RoomInstance, store: NodeInstanceStore): void {
+    if (this.#closed) return;
+    this.#soon.set(instance, store);
+    this.#soonTimer ??= setTimeout(() => {
+      this.#soonTimer = undefined;
+      if (this.#soon.size > 0) this.flush();
+    }, CONNECTS_COMMIT_MS);
+  }
+
+  /**
    * Deferred writes (an ended session's row, see `OutputGate.defer`): they commit with the
    * next group commit, whichever instance asks for it, or on their own after
    * `DEFERRED_COMMIT_MS`. Under load a closing connection's row so shares another commit's
@@ -103,6 +125,7 @@ export class Committer {
   /** Commits one instance's waiting writes now, deferred ones included (before a hibernation). */
   commitNow(instance: RoomInstance, store: NodeInstanceStore): void {
     this.#later.delete(instance);
+    this.#soon.delete(instance);
     this.request(instance, store);
     this.flush();
   }
@@ -118,6 +141,8 @@ export class Committer {
     if (this.#closed) return;
     this.#retryStuck();
     const work: Work[] = [];
+    for (const [instance, store] of this.#soon) this.#requested.set(instance, store);
+    this.#soon.clear();
     for (const [instance, store] of this.#later) this.#requested.set(instance, store);
     this.#later.clear();
     for (const [instance, store] of this.#requested) {
@@ -156,6 +181,7 @@ export class Committer {
   close(): void {
     this.#closed = true;
     clearTimeout(this.#retryTimer);
+    clearTimeout(this.#soonTimer);
     clearTimeout(this.#laterTimer);
   }
 

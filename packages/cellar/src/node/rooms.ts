@@ -215,6 +215,7 @@ export class Rooms {
       newId: o.newId,
       connections: () => slot.connections ?? NO_CONNECTIONS,
       requestCommit: (instance) => o.committer.request(instance, store),
+      requestCommitSoon: (instance) => o.committer.requestSoon(instance, store),
       requestCommitLater: (instance) => o.committer.requestLater(instance, store),
       alarmSettled: o.alarmSettled,
       broken: (instance) => {
