@@ -27,15 +27,6 @@ export class SharedDb {
   readonly db: Database.Database;
   readonly #s: ReturnType<typeof prepareAll>;
   readonly #listStatements = new Map<string, Statement>();
-  /**
-   * Log floors as this process last wrote or read them, so a logged commit does not read its
-   * instance's row to decide whether to trim. Only instances whose log is full have one, and
-   * the age trim forgets them all (once a minute), so the map holds the busy rooms of the
-   * last minute. `rollback()` clears it too; a transaction that better-sqlite3 rolls back
-   * may leave one too high, which only puts that instance's next trim off by a step (the
-   * floor in the file never goes down, and a trim takes every entry below it).
-   */
-  readonly #floors = new Map<number, number>();
   /** Prepared on the first scrape: a server without metrics never needs them. */
   #countStatements: Record<"alarms" | "alarmsDue" | "logRows", Statement> | undefined;
 
@@ -213,7 +204,6 @@ export class SharedDb {
    */
   trimLogBefore(cutoff: number): number {
     const s = this.#s;
-    this.#floors.clear();
     return this.db.transaction(() => {
       let trimmed = 0;
       for (const instance of s.logInstances.pluck(true).all() as number[]) {
@@ -296,10 +286,9 @@ export class SharedDb {
       // Sequence numbers have gaps (volatile frames take none, failed handlers' frames are
       // never logged), so this keeps at most `maxLogEntries` numbers' worth: never more entries.
       const floor = last - maxLogEntries;
-      if (floor > 0 && floor - this.#floor(instance) >= Math.max(1, Math.ceil(maxLogEntries / 8))) {
+      if (floor > 0 && floor - (s.getFloor.pluck(true).get(instance) as number) >= Math.max(1, Math.ceil(maxLogEntries / 8))) {
         s.trimLog.run(instance, floor);
         s.raiseFloor.run(floor, instance);
-        this.#floors.set(instance, floor);
       }
     }
     for (const [id, session] of writes.sessions) {
@@ -345,15 +334,7 @@ export class SharedDb {
 
   /** Rolls back the open transaction, if there is one (a failed COMMIT may have ended it). */
   rollback(): void {
-    this.#floors.clear();
     if (this.db.inTransaction) this.#s.rollback.run();
-  }
-
-  /** An instance's log floor, read once (`#floors` keeps it; a rollback forgets them all). */
-  #floor(instance: number): number {
-    let floor = this.#floors.get(instance);
-    if (floor === undefined) this.#floors.set(instance, (floor = this.#s.getFloor.pluck(true).get(instance) as number));
-    return floor;
   }
 
   // Meta
