@@ -116,17 +116,24 @@ describe("sessions stored by an earlier run", () => {
   });
 });
 
+/** A data directory whose `cellar.db` an older (or newer) Cellar wrote: `sql`, numbered `layout`. */
+function writtenAs(layout: number, sql: string): string {
+  const dir = tempDataDir();
+  const raw = new Database(join(dir, "cellar.db"));
+  raw.exec(sql);
+  raw.pragma(`user_version = ${layout}`);
+  raw.close();
+  return dir;
+}
+
 describe("layouts", () => {
   it("steps a layout 1 file forward in place, keeping its data", () => {
-    const dir = tempDataDir();
-    const raw = new Database(join(dir, "cellar.db"));
-    raw.exec(`
-      CREATE TABLE instances (id INTEGER PRIMARY KEY, kind TEXT NOT NULL, name TEXT NOT NULL,
-        bytes INTEGER NOT NULL DEFAULT 0, sql_turn INTEGER NOT NULL DEFAULT 0, UNIQUE (kind, name));
-      INSERT INTO instances (kind, name) VALUES ('feed', 'a');
-    `);
-    raw.pragma("user_version = 1");
-    raw.close();
+    const dir = writtenAs(
+      1,
+      `CREATE TABLE instances (id INTEGER PRIMARY KEY, kind TEXT NOT NULL, name TEXT NOT NULL,
+         bytes INTEGER NOT NULL DEFAULT 0, sql_turn INTEGER NOT NULL DEFAULT 0, UNIQUE (kind, name));
+       INSERT INTO instances (kind, name) VALUES ('feed', 'a');`,
+    );
     const db = new SharedDb(dir, "normal");
     try {
       expect(db.db.pragma("user_version", { simple: true })).toBe(SCHEMA_VERSION);
@@ -140,19 +147,16 @@ describe("layouts", () => {
   });
 
   it("steps a layout 2 file forward: the replay log loses its at index and keeps its entries", () => {
-    const dir = tempDataDir();
-    const raw = new Database(join(dir, "cellar.db"));
-    raw.exec(`
-      CREATE TABLE instances (id INTEGER PRIMARY KEY, kind TEXT NOT NULL, name TEXT NOT NULL, bytes INTEGER NOT NULL DEFAULT 0,
-        sql_turn INTEGER NOT NULL DEFAULT 0, log_floor INTEGER NOT NULL DEFAULT 0, UNIQUE (kind, name));
-      CREATE TABLE replay_log (instance INTEGER NOT NULL, seq INTEGER NOT NULL, at INTEGER NOT NULL, dest TEXT, frame TEXT NOT NULL,
-        PRIMARY KEY (instance, seq)) WITHOUT ROWID;
-      CREATE INDEX replay_log_at ON replay_log (at);
-      INSERT INTO instances (kind, name) VALUES ('feed', 'a');
-      INSERT INTO replay_log VALUES (1, 1, 100, NULL, '{"t":"event","seq":1}'), (1, 2, 200, NULL, '{"t":"event","seq":2}');
-    `);
-    raw.pragma("user_version = 2");
-    raw.close();
+    const dir = writtenAs(
+      2,
+      `CREATE TABLE instances (id INTEGER PRIMARY KEY, kind TEXT NOT NULL, name TEXT NOT NULL, bytes INTEGER NOT NULL DEFAULT 0,
+         sql_turn INTEGER NOT NULL DEFAULT 0, log_floor INTEGER NOT NULL DEFAULT 0, UNIQUE (kind, name));
+       CREATE TABLE replay_log (instance INTEGER NOT NULL, seq INTEGER NOT NULL, at INTEGER NOT NULL, dest TEXT, frame TEXT NOT NULL,
+         PRIMARY KEY (instance, seq)) WITHOUT ROWID;
+       CREATE INDEX replay_log_at ON replay_log (at);
+       INSERT INTO instances (kind, name) VALUES ('feed', 'a');
+       INSERT INTO replay_log VALUES (1, 1, 100, NULL, '{"t":"event","seq":1}'), (1, 2, 200, NULL, '{"t":"event","seq":2}');`,
+    );
     const db = new SharedDb(dir, "normal");
     try {
       expect(db.db.pragma("user_version", { simple: true })).toBe(SCHEMA_VERSION);
@@ -163,6 +167,18 @@ describe("layouts", () => {
       expect(db.logHead(a)).toEqual({ seq: 2, floor: 1 });
     } finally {
       db.close();
+    }
+  });
+
+  it("refuses a newer layout and leaves the file as it was (an older release meets a newer data directory)", () => {
+    const dir = writtenAs(SCHEMA_VERSION + 1, "CREATE TABLE future (x INTEGER);");
+    expect(() => new SharedDb(dir, "normal")).toThrow(`written by a newer Cellar (layout ${SCHEMA_VERSION + 1}, this one reads ${SCHEMA_VERSION})`);
+    const raw = new Database(join(dir, "cellar.db"));
+    try {
+      expect(raw.pragma("user_version", { simple: true })).toBe(SCHEMA_VERSION + 1);
+      expect(raw.prepare("SELECT name FROM sqlite_schema WHERE type = 'table'").pluck().all()).toEqual(["future"]);
+    } finally {
+      raw.close();
     }
   });
 });
