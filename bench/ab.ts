@@ -6,10 +6,10 @@ import { fileURLToPath, pathToFileURL } from "node:url";
 import type { WebSocket } from "ws";
 import { measureWindow } from "./lib/measure.js";
 import { startServerChild, type ServerChild } from "./lib/server-child.js";
-import { median, sleep } from "./lib/stats.js";
+import { median } from "./lib/stats.js";
 import { closeClients, openClient, openClients } from "./lib/ws-clients.js";
 import { FanoutLoad } from "./scenarios/p1-fanout.js";
-import { churn } from "./scenarios/p1b-churn.js";
+import { churn, measureChurn } from "./scenarios/p1b-churn.js";
 
 /**
  * `npm run bench:ab -- --base=<git rev> [--scenario=churn|fanout|fanout-volatile] [--reps=N]`:
@@ -49,10 +49,8 @@ async function churnMeasure(servers: ServerChild[]): Promise<{ measure: Measure;
   }
   return {
     measure: async (server) => {
-      const before = await server.cpuMicros();
-      await churn(server.roomUrl("chat", "churn"), cycles, 10);
-      await sleep(50); // the server's side of the last closes
-      return ((await server.cpuMicros()) - before) / cycles;
+      const run = await measureChurn(server, server.roomUrl("chat", "churn"), cycles, 10);
+      return run.serverCpuMicros / run.cycles;
     },
     close: () => closeClients(anchors),
   };

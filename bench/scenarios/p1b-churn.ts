@@ -43,7 +43,8 @@ export async function churn(url: string, count: number, concurrency: number): Pr
   await Promise.all(Array.from({ length: concurrency }, worker));
 }
 
-async function measure(server: ServerChild, url: string, count: number, concurrency: number): Promise<Run> {
+/** `count` cycles against one server, with the server CPU they took (P1b's window, and `bench:ab`'s). */
+export async function measureChurn(server: ServerChild, url: string, count: number, concurrency: number): Promise<Run> {
   const cpu0 = await server.cpuMicros();
   const t0 = performance.now();
   await churn(url, count, concurrency);
@@ -70,7 +71,7 @@ export async function runP1b(settings: Settings): Promise<{ rows: Row[]; runs: R
     for (let rep = 0; rep < reps; rep++) {
       const order = rep % 2 === 0 ? servers : [...servers].reverse();
       for (const server of order) {
-        const run = await measure(server, urls.get(server)!, cycles, concurrency);
+        const run = await measureChurn(server, urls.get(server)!, cycles, concurrency);
         runs.push(run);
         settings.log(
           `P1b rep ${rep + 1} ${server.name}: ${(run.serverCpuMicros / run.cycles).toFixed(0)} µs server CPU per cycle, ` +
