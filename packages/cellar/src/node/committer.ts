@@ -59,12 +59,10 @@ const RETRY_MAX_MS = 5000;
 export class Committer {
   readonly stats: CommitStats = { transactions: 0, writes: 0, failures: 0 };
   readonly #requested = new Map<RoomInstance, NodeInstanceStore>();
-  /** Instances whose pending batch holds connects only: they commit within `CONNECTS_COMMIT_MS`. */
-  readonly #soon = new Map<RoomInstance, NodeInstanceStore>();
-  #soonTimer: NodeJS.Timeout | undefined;
-  /** Instances with deferred writes only: they join the next group commit. */
-  readonly #later = new Map<RoomInstance, NodeInstanceStore>();
-  #laterTimer: NodeJS.Timeout | undefined;
+  /** Instances whose pending batch holds connects only. */
+  readonly #soon = new Waiting(CONNECTS_COMMIT_MS, () => this.flush());
+  /** Instances with deferred writes only. */
+  readonly #later = new Waiting(DEFERRED_COMMIT_MS, () => this.flush());
   #stuck: Work[] = [];
   #scheduled = false;
   #retryTimer: NodeJS.Timeout | undefined;
@@ -98,12 +96,7 @@ export class Committer {
    * one transaction instead of one each; their welcomes leave up to that much later.
    */
   requestSoon(instance: RoomInstance, store: NodeInstanceStore): void {
-    if (this.#closed) return;
-    this.#soon.set(instance, store);
-    this.#soonTimer ??= setTimeout(() => {
-      this.#soonTimer = undefined;
-      if (this.#soon.size > 0) this.flush();
-    }, CONNECTS_COMMIT_MS);
+    if (!this.#closed) this.#soon.add(instance, store);
   }
 
   /**
@@ -113,19 +106,12 @@ export class Committer {
    * transaction instead of costing one.
    */
   requestLater(instance: RoomInstance, store: NodeInstanceStore): void {
-    if (this.#closed) return;
-    this.#later.set(instance, store);
-    this.#laterTimer ??= setTimeout(() => {
-      this.#laterTimer = undefined;
-      for (const [waiting, itsStore] of this.#later) this.request(waiting, itsStore);
-      this.#later.clear();
-    }, DEFERRED_COMMIT_MS);
+    if (!this.#closed) this.#later.add(instance, store);
   }
 
   /** Commits one instance's waiting writes now, deferred ones included (before a hibernation). */
   commitNow(instance: RoomInstance, store: NodeInstanceStore): void {
-    this.#later.delete(instance);
-    this.#soon.delete(instance);
+    // The flush takes every waiting instance along, this one's deferred writes included.
     this.request(instance, store);
     this.flush();
   }
@@ -141,10 +127,8 @@ export class Committer {
     if (this.#closed) return;
     this.#retryStuck();
     const work: Work[] = [];
-    for (const [instance, store] of this.#soon) this.#requested.set(instance, store);
-    this.#soon.clear();
-    for (const [instance, store] of this.#later) this.#requested.set(instance, store);
-    this.#later.clear();
+    this.#soon.moveInto(this.#requested);
+    this.#later.moveInto(this.#requested);
     for (const [instance, store] of this.#requested) {
       if (this.#hold?.holds(store)) {
         this.#held.set(instance, store);
@@ -181,8 +165,8 @@ export class Committer {
   close(): void {
     this.#closed = true;
     clearTimeout(this.#retryTimer);
-    clearTimeout(this.#soonTimer);
-    clearTimeout(this.#laterTimer);
+    this.#soon.stop();
+    this.#later.stop();
   }
 
   /**
@@ -331,5 +315,37 @@ export class Committer {
     clearTimeout(this.#retryTimer);
     this.#retryTimer = setTimeout(() => this.flush(), this.#retryDelay);
     this.#retryDelay = Math.min(RETRY_MAX_MS, this.#retryDelay * 2);
+  }
+}
+
+/**
+ * Instances whose batches may wait up to `ms` for a group commit to take them along (every
+ * flush does, see `moveInto`); when the wait is over, `due` commits them.
+ */
+class Waiting {
+  readonly #instances = new Map<RoomInstance, NodeInstanceStore>();
+  #timer: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly ms: number,
+    private readonly due: () => void,
+  ) {}
+
+  add(instance: RoomInstance, store: NodeInstanceStore): void {
+    this.#instances.set(instance, store);
+    this.#timer ??= setTimeout(() => {
+      this.#timer = undefined;
+      if (this.#instances.size > 0) this.due();
+    }, this.ms);
+  }
+
+  /** Hands every waiting instance over to a group commit's list. */
+  moveInto(requested: Map<RoomInstance, NodeInstanceStore>): void {
+    for (const [instance, store] of this.#instances) requested.set(instance, store);
+    this.#instances.clear();
+  }
+
+  stop(): void {
+    clearTimeout(this.#timer);
   }
 }
