@@ -546,6 +546,7 @@ export class RoomInstance implements InvocationHost {
       welcome = welcomeFrame(connection.id, false);
     }
     const entry: BatchEntry = {
+      connect: true,
       deliver: () => {
         if (o.match) this.#deliverResumed(connection, o.resume!, o.seqAtOpen);
         else connection.send(welcome);
@@ -561,7 +562,7 @@ export class RoomInstance implements InvocationHost {
         refuse(connection, commitFailure(error));
       },
     };
-    this.gate.add(entry, writes, usedSql, changes, true);
+    this.gate.add(entry, writes, usedSql, changes);
   }
 
   /** The record of a session that may resume: its socket open, or gone away within the window. */

@@ -29,8 +29,8 @@ describe("OutputGate: when a batch asks to commit", () => {
     const { host, asked } = recordingHost();
     const gate = new OutputGate(host);
     const sent: string[] = [];
-    gate.add({ deliver: () => sent.push("welcome a"), fail: () => {} }, sessionRow("a"), false, undefined, true);
-    gate.add({ deliver: () => sent.push("welcome b"), fail: () => {} }, sessionRow("b"), false, undefined, true);
+    gate.add({ connect: true, deliver: () => sent.push("welcome a"), fail: () => {} }, sessionRow("a"));
+    gate.add({ connect: true, deliver: () => sent.push("welcome b"), fail: () => {} }, sessionRow("b"));
     expect(asked).toEqual(["soon", "soon"]);
     // An event that wrote nothing still waits behind the connects (ordering), so it cannot wait longer.
     gate.add({ deliver: () => sent.push("event reply"), fail: () => {} });
@@ -45,9 +45,9 @@ describe("OutputGate: when a batch asks to commit", () => {
   it("the next batch asks for itself when the one committing settles: soon for connects only, at once otherwise", () => {
     const { host, asked } = recordingHost();
     const gate = new OutputGate(host);
-    gate.add({ deliver: () => {}, fail: () => {} }, sessionRow("a"), false, undefined, true);
+    gate.add({ connect: true, deliver: () => {}, fail: () => {} }, sessionRow("a"));
     const first = gate.take()!;
-    gate.add({ deliver: () => {}, fail: () => {} }, sessionRow("b"), false, undefined, true);
+    gate.add({ connect: true, deliver: () => {}, fail: () => {} }, sessionRow("b"));
     asked.length = 0;
     gate.succeeded(first);
     expect(asked).toEqual(["soon"]);
@@ -63,7 +63,7 @@ describe("OutputGate: when a batch asks to commit", () => {
   it("a host without requestCommitSoon is asked at once, connects included", () => {
     const { host, asked } = recordingHost(false);
     const gate = new OutputGate(host);
-    gate.add({ deliver: () => {}, fail: () => {} }, sessionRow("a"), false, undefined, true);
+    gate.add({ connect: true, deliver: () => {}, fail: () => {} }, sessionRow("a"));
     expect(asked).toEqual(["now"]);
   });
 });

@@ -5,6 +5,11 @@ import { WriteSet } from "./write-set.js";
 export interface BatchEntry {
   deliver(): void;
   fail(error: unknown): void;
+  /**
+   * A connect's entry (its welcome): its batch may wait a little for other connects (see
+   * `GateHost.requestCommitSoon`) unless an entry that is not one joins it.
+   */
+  readonly connect?: boolean;
 }
 
 /** Internal: the writes of consecutive finished handlers, committed together. */
@@ -19,8 +24,6 @@ export class Batch {
   readonly entries: BatchEntry[] = [];
   /** State changes per tracker, to mark committed or roll back. */
   readonly stateChanges = new Map<StateTracker<any>, Map<string, string>>();
-  /** Something other than a connect waits on this batch: it commits at the end of the turn. */
-  urgent = false;
 
   needsCommit(): boolean {
     return this.sqlUsed || !this.writes.isEmpty();
@@ -108,12 +111,8 @@ export class OutputGate {
     return (this.#pending?.stateChanges.has(tracker) ?? false) || (this.#inFlight?.stateChanges.has(tracker) ?? false);
   }
 
-  /**
-   * Adds a finished handler: its writes (if any) and what to do once they commit. `connect`:
-   * it opened a connection, and its batch may wait a little for other connects (see
-   * `GateHost.requestCommitSoon`) unless something else joins it.
-   */
-  add(entry: BatchEntry, writes?: WriteSet, sqlUsed = false, stateChanges?: Map<StateTracker<any>, Map<string, string>>, connect = false): void {
+  /** Adds a finished handler: its writes (if any) and what to do once they commit. */
+  add(entry: BatchEntry, writes?: WriteSet, sqlUsed = false, stateChanges?: Map<StateTracker<any>, Map<string, string>>): void {
     const hasWrites = sqlUsed || (writes !== undefined && !writes.isEmpty());
     if (!hasWrites && this.#pending === undefined && this.#inFlight === undefined) {
       entry.deliver();
@@ -131,7 +130,6 @@ export class OutputGate {
       else batch.stateChanges.set(tracker, changes);
     }
     batch.entries.push(entry);
-    if (!connect) batch.urgent = true;
     if (batch.needsCommit() && this.#inFlight === undefined) this.#request(batch);
   }
 
@@ -143,8 +141,9 @@ export class OutputGate {
     if (this.#inFlight === undefined && this.#pending?.needsCommit()) this.#request(this.#pending);
   }
 
+  /** At once, unless only connects wait on the batch (the first other entry ends the look). */
   #request(batch: Batch): void {
-    if (batch.urgent || !this.host.requestCommitSoon) this.host.requestCommit();
+    if (!this.host.requestCommitSoon || batch.entries.some(notConnect)) this.host.requestCommit();
     else this.host.requestCommitSoon();
   }
 
@@ -204,6 +203,7 @@ export class OutputGate {
 }
 
 const NOTHING: BatchEntry = { deliver() {}, fail() {} };
+const notConnect = (entry: BatchEntry): boolean => !entry.connect;
 
 function deliverAll(batch: Batch): void {
   for (const entry of batch.entries) entry.deliver();
