@@ -1,4 +1,4 @@
-import type { WebSocket } from "ws";
+import type { RawData, WebSocket } from "ws";
 import { ConnectionRecord } from "../core/connection.js";
 import type { UpgradeRequest } from "../core/instance.js";
 import { CLOSE_CODES } from "../core/error-codes.js";
@@ -40,6 +40,18 @@ class WsPort {
   close(code: number, reason: string): void {
     this.ws.close(code, reason);
   }
+}
+
+/** The connection a socket belongs to, kept on the socket for the listeners all sockets share. */
+const CONNECTION = Symbol("cellar.connection");
+type OwnedSocket = WebSocket & { [CONNECTION]: NodeConnection };
+
+function connectionOf(ws: WebSocket): NodeConnection {
+  return (ws as OwnedSocket)[CONNECTION];
+}
+
+function onPong(this: WebSocket): void {
+  connectionOf(this).alive = true;
 }
 
 /** Internal: a connection of the Node host, with its socket and room. */
@@ -92,6 +104,9 @@ export class Sockets {
    */
   readonly #awaitingHello = new Set<NodeConnection>();
   #helloTimer: NodeJS.Timeout | undefined;
+  readonly #onMessage: (this: WebSocket, data: RawData, isBinary: boolean) => void;
+  readonly #onError: (error: Error & { code?: string }) => void;
+  readonly #onClose: (this: WebSocket, code: number, reason: Buffer) => void;
 
   constructor(options: SocketsOptions) {
     this.#o = options;
@@ -117,6 +132,46 @@ export class Sockets {
       },
       refused: (code) => options.counters.add(code),
     };
+    // One set of listeners for all sockets (each finds its connection on the socket), not
+    // four closures per connection: cheaper to connect, and smaller while idle.
+    const intake = this.#intake;
+    this.#onMessage = function (this: WebSocket, data: RawData, isBinary: boolean) {
+      const connection = connectionOf(this);
+      connection.alive = true;
+      if (isBinary) takeBinaryFrame(intake, connection);
+      else takeTextFrame(intake, connection, data.toString());
+    };
+    this.#onError = (error: Error & { code?: string }) => {
+      // ws reports protocol errors (oversized frames, bad UTF-8, bad opcodes) here, with a
+      // WS_ERR_* code, and closes the socket itself with the matching code (1009, 1007,
+      // 1002): those are refused frames. Network errors (a reset peer) are not.
+      if (error.code?.startsWith("WS_ERR_")) options.counters.add(wsRefusalCode(error.code));
+    };
+    const sockets = this;
+    this.#onClose = function (this: WebSocket, code: number, reason: Buffer) {
+      sockets.#closed(connectionOf(this), code, reason);
+    };
+  }
+
+  #closed(connection: NodeConnection, code: number, reason: Buffer): void {
+    const { rooms } = this.#o;
+    const slot = connection.slot;
+    this.#awaitingHello.delete(connection);
+    const wasOpen = connection.phase === "open";
+    connection.phase = "closed";
+    this.all.delete(connection);
+    // A resume took the session over: the room already saw this socket go.
+    if (connection.ended === "replaced") return rooms.removeConnection(slot, connection);
+    // The session ends when the room or the client closed it (1000); otherwise it waits
+    // for a resume (a dropped network, a restart, a page reload).
+    const ended = connection.ended === "closed" || code === CLOSE_CODES.NORMAL;
+    if (wasOpen && connection.resumable && !ended) rooms.detach(slot, connection);
+    const def = slot.def.options;
+    // Dispatch before removing: the queued task keeps the slot (and its instance) alive.
+    if (wasOpen && (def.onDisconnect || def.connection || (ended && connection.resumable))) {
+      rooms.dispatch(slot, { type: "disconnect", connection, code, reason: reason.toString(), ended });
+    }
+    rooms.removeConnection(slot, connection);
   }
 
   attach(ws: WebSocket, slot: RoomSlot, request: UpgradeRequest): NodeConnection {
@@ -132,36 +187,11 @@ export class Sockets {
       this.#helloTimer.unref();
     }
 
-    ws.on("message", (data, isBinary) => {
-      connection.alive = true;
-      if (isBinary) takeBinaryFrame(this.#intake, connection);
-      else takeTextFrame(this.#intake, connection, data.toString());
-    });
-    ws.on("pong", () => (connection.alive = true));
-    ws.on("error", (error: Error & { code?: string }) => {
-      // ws reports protocol errors (oversized frames, bad UTF-8, bad opcodes) here, with a
-      // WS_ERR_* code, and closes the socket itself with the matching code (1009, 1007,
-      // 1002): those are refused frames. Network errors (a reset peer) are not.
-      if (error.code?.startsWith("WS_ERR_")) o.counters.add(wsRefusalCode(error.code));
-    });
-    ws.on("close", (code, reason) => {
-      this.#awaitingHello.delete(connection);
-      const wasOpen = connection.phase === "open";
-      connection.phase = "closed";
-      this.all.delete(connection);
-      // A resume took the session over: the room already saw this socket go.
-      if (connection.ended === "replaced") return o.rooms.removeConnection(slot, connection);
-      // The session ends when the room or the client closed it (1000); otherwise it waits
-      // for a resume (a dropped network, a restart, a page reload).
-      const ended = connection.ended === "closed" || code === CLOSE_CODES.NORMAL;
-      if (wasOpen && connection.resumable && !ended) o.rooms.detach(slot, connection);
-      const def = slot.def.options;
-      // Dispatch before removing: the queued task keeps the slot (and its instance) alive.
-      if (wasOpen && (def.onDisconnect || def.connection || (ended && connection.resumable))) {
-        o.rooms.dispatch(slot, { type: "disconnect", connection, code, reason: reason.toString(), ended });
-      }
-      o.rooms.removeConnection(slot, connection);
-    });
+    (ws as OwnedSocket)[CONNECTION] = connection;
+    ws.on("message", this.#onMessage);
+    ws.on("pong", onPong);
+    ws.on("error", this.#onError);
+    ws.on("close", this.#onClose);
     return connection;
   }
 
