@@ -8,6 +8,7 @@ import { errorFrame } from "../core/protocol.js";
 import { TokenBucket } from "../core/rate-limiter.js";
 import { wsRefusalCode, type RefusedFrames } from "./refused-frames.js";
 import type { Rooms, RoomSlot } from "./rooms.js";
+import { quietEnds } from "./quiet-end.js";
 import { TokenPool } from "./token-pool.js";
 import { FrameEncoder, sendText, writesDirectly } from "./ws-frames.js";
 
@@ -188,6 +189,7 @@ export class Sockets {
     }
 
     (ws as OwnedSocket)[CONNECTION] = connection;
+    quietEnds(ws);
     ws.on("message", this.#onMessage);
     ws.on("pong", onPong);
     ws.on("error", this.#onError);
