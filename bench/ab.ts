@@ -6,6 +6,7 @@ import { fileURLToPath, pathToFileURL } from "node:url";
 import type { WebSocket } from "ws";
 import { measureWindow } from "./lib/measure.js";
 import { startServerChild, type ServerChild } from "./lib/server-child.js";
+import { P1B_WARMUP_CYCLES } from "./lib/settings.js";
 import { median } from "./lib/stats.js";
 import { closeClients, openClient, openClients } from "./lib/ws-clients.js";
 import { FanoutLoad } from "./scenarios/p1-fanout.js";
@@ -45,7 +46,7 @@ async function churnMeasure(servers: ServerChild[]): Promise<{ measure: Measure;
   for (const server of servers) {
     // One client stays, so Cellar's room stays loaded (as in P1b).
     anchors.push(await openClient(server.roomUrl("chat", "churn")));
-    await churn(server.roomUrl("chat", "churn"), 1000, 10);
+    await churn(server.roomUrl("chat", "churn"), P1B_WARMUP_CYCLES, 10);
   }
   return {
     measure: async (server) => {

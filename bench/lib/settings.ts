@@ -51,6 +51,13 @@ export interface Settings {
 
 export const SCENARIOS = ["P1", "P1B", "P2", "P3", "P4", "P5", "P6"] as const;
 
+/**
+ * Unmeasured churn cycles before P1b's windows (and bench:ab's churn): a fresh server's first
+ * few thousand cycles cost up to 3× its steady state (its code being compiled, its heap
+ * growing), both servers' and Cellar's for longer; with 1,000 the first windows measured that.
+ */
+export const P1B_WARMUP_CYCLES = 5000;
+
 const USAGE = `Usage: npm run bench -- [--quick] [--only=P1,P3] [--no-workerd] [--profile] [--offered=40000] [--tsx] [--metrics[=control]]
   --quick       short run (1 repetition, short windows, smaller N)
   --only=…      run only these scenarios (${SCENARIOS.join(", ")})
@@ -90,7 +97,7 @@ export function parseSettings(argv: readonly string[], profileDir: string): Sett
     p1: { offeredDeliveries: offered, window: 1 },
     // More repetitions than the others: a window is a fraction of a second, and the machine's
     // drift moves both servers' CPU per cycle by up to 2× within a run.
-    p1b: { cycles: quick ? 200 : 500, warmup: quick ? 200 : 1000, concurrency: 10, reps: quick ? 1 : 9 },
+    p1b: { cycles: quick ? 200 : 500, warmup: quick ? 1000 : P1B_WARMUP_CYCLES, concurrency: 10, reps: quick ? 1 : 15 },
     p2: { clients: 50 },
     p3: { samples: quick ? 60 : 200, rooms: 4, workerd: { rooms: quick ? 40 : 100, idleMs: 12_000 } },
     p4: { n: quick ? 2000 : 5000, reps: quick ? 1 : 2 },
