@@ -54,7 +54,7 @@ export const SCENARIOS = ["P1", "P1B", "P2", "P3", "P4", "P5", "P6"] as const;
 /**
  * Unmeasured churn cycles before P1b's windows (and bench:ab's churn): a fresh server's first
  * few thousand cycles cost up to 3× its steady state (its code being compiled, its heap
- * growing), both servers' and Cellar's for longer; with 1,000 the first windows measured that.
+ * growing), Cellar's for longer than raw ws's; with 1,000 the first windows measured that.
  */
 export const P1B_WARMUP_CYCLES = 5000;
 

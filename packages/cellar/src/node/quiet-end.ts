@@ -9,9 +9,9 @@ import type { WebSocket } from "ws";
  * its frame receiver (a Writable) on that FIN, then again when the socket closes. On a stream
  * that already finished (or was destroyed), Node's `end()` without arguments does nothing but
  * build an `ERR_STREAM_ALREADY_FINISHED` (or `ERR_STREAM_DESTROYED`) and drop it. Building
- * an error captures a stack trace, so every closed connection paid for two of them: 6–15 %
- * of the server's CPU in profiles of connect → welcome → close cycles (bench/README,
- * "Connection churn: two errors per close"). A hand-written `ws` server pays them too.
+ * an error captures a stack trace, so every closed connection paid for two of them
+ * (profiled in bench/README, "Connection churn: two errors per close"). A hand-written `ws`
+ * server pays them too.
  *
  * `quietEnds` gives those two streams an `end` that returns at once in exactly that case and
  * is the stream's own `end` in every other (arguments, a callback, a stream not ended yet or
