@@ -76,6 +76,16 @@ describe("quiet ends", () => {
     expect(await wastedEnds(client, () => clientCloses(client, server))).toBe(0);
   });
 
+  it("end a stream that has not ended yet", async () => {
+    // In a close, ws's first end() of the socket is such a call: it sends the server's FIN.
+    const stream = new Writable({ write: (_chunk, _encoding, done) => done() });
+    quietEnds({ _socket: stream } as unknown as WebSocket);
+    const finished = once(stream, "finish");
+    expect(stream.end()).toBe(stream);
+    await finished;
+    expect(stream.writableFinished).toBe(true);
+  });
+
   it("are Node's end in every other case: a callback on a finished socket still gets its error", async () => {
     const { server, client } = await pair(true);
     await clientCloses(client, server);
