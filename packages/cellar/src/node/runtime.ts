@@ -10,6 +10,7 @@ import type { KvStore, Logger } from "../core/ports.js";
 import { AlarmClock } from "./alarm-clock.js";
 import { Committer } from "./committer.js";
 import { Inspector } from "./inspector/inspector.js";
+import { LogTrimmer } from "./log-trimmer.js";
 import type { MetricsEndpoint } from "./metrics-endpoint.js";
 import type { ResolvedOptions } from "./options.js";
 import { recoverSqlFiles } from "./recovery.js";
@@ -66,6 +67,7 @@ export function start(
     list: (namespace, prefix, after, limit) => shared.kvList(namespace, prefix, after, limit, now()),
   };
   const committer = new Committer(shared, o.limits, log, () => alarms.reschedule(), o.replayLogMaxEntries, metrics?.committed);
+  const logTrimmer = new LogTrimmer(shared, log);
   const rooms = new Rooms({
     shared,
     kvStore,
@@ -169,7 +171,7 @@ export function start(
     // Frames older than the window plus a margin cannot be missed by a session still in it
     // (a dead socket is found by the heartbeat well within the margin).
     const keepMs = o.resumeWindowMs + Math.max(60_000, 2 * o.heartbeatIntervalMs);
-    every(Math.min(60_000, keepMs), () => shared.trimLogBefore(now() - keepMs));
+    every(Math.min(60_000, keepMs), () => void logTrimmer.trim(now() - keepMs));
   }
   alarms.reschedule();
 
@@ -179,6 +181,7 @@ export function start(
     alarms.stop();
     inspector?.close();
     committer.close();
+    logTrimmer.stop();
     rooms.close();
     try {
       if (clean) shared.setMeta("clean_shutdown", "1");

@@ -45,7 +45,7 @@ describe("the replay log", () => {
       const b = db.ensureInstance("feed", "b");
       applied(db, a, logged([[1, 100], [2, 200], [3, 300]]));
       applied(db, b, logged([[7, 150]]));
-      expect(db.trimLogBefore(250)).toBe(3);
+      expect(db.trimLogBefore(250).trimmed).toBe(3);
       expect(db.logHead(a)).toEqual({ seq: 3, floor: 2 });
       expect(db.replay(a, 0, 10).map((r) => r.seq)).toEqual([3]);
       expect(db.logHead(b)).toEqual({ seq: 7, floor: 7 });
@@ -60,11 +60,43 @@ describe("the replay log", () => {
     try {
       const a = db.ensureInstance("feed", "a");
       applied(db, a, logged([[1, 100], [2, 400], [3, 200], [4, 300]]));
-      expect(db.trimLogBefore(250)).toBe(1);
+      expect(db.trimLogBefore(250).trimmed).toBe(1);
       expect(db.logHead(a)).toEqual({ seq: 4, floor: 1 });
       expect(db.replay(a, 0, 10).map((r) => r.seq)).toEqual([2, 3, 4]);
-      expect(db.trimLogBefore(450)).toBe(3);
+      expect(db.trimLogBefore(450).trimmed).toBe(3);
       expect(db.logHead(a)).toEqual({ seq: 4, floor: 4 });
+    } finally {
+      db.close();
+    }
+  });
+
+  it("trims by age in slices of at most maxRows rows, each going on where the last stopped, within an instance and across instances", () => {
+    const db = new SharedDb(tempDataDir(), "normal");
+    try {
+      const a = db.ensureInstance("feed", "a");
+      const b = db.ensureInstance("feed", "b");
+      const c = db.ensureInstance("feed", "c");
+      applied(db, a, logged([[1, 10], [2, 20], [3, 30], [4, 40], [5, 50], [6, 500]]));
+      applied(db, b, logged([[1, 10], [2, 20], [3, 30]]));
+      applied(db, c, logged([[1, 600]]));
+      const slices: Array<{ trimmed: number; from?: number }> = [];
+      let from: number | undefined = 0;
+      while (from !== undefined) {
+        const slice = db.trimLogBefore(100, 2, from);
+        slices.push(slice);
+        from = slice.from;
+      }
+      expect(slices).toEqual([
+        { trimmed: 2, from: a },
+        { trimmed: 2, from: a },
+        { trimmed: 2, from: b },
+        { trimmed: 2, from: b },
+        { trimmed: 0 },
+      ]);
+      expect(db.logHead(a)).toEqual({ seq: 6, floor: 5 });
+      expect(db.replay(a, 0, 10).map((r) => r.seq)).toEqual([6]);
+      expect(db.logHead(b)).toEqual({ seq: 3, floor: 3 });
+      expect(db.replay(c, 0, 10).map((r) => r.seq)).toEqual([1]);
     } finally {
       db.close();
     }
@@ -163,7 +195,7 @@ describe("layouts", () => {
       expect(db.db.prepare("SELECT name FROM sqlite_schema WHERE type = 'index' AND tbl_name = 'replay_log' AND sql IS NOT NULL").all()).toEqual([]);
       const a = db.instanceId("feed", "a")!;
       expect(db.replay(a, 0, 10).map((r) => r.seq)).toEqual([1, 2]);
-      expect(db.trimLogBefore(150)).toBe(1);
+      expect(db.trimLogBefore(150).trimmed).toBe(1);
       expect(db.logHead(a)).toEqual({ seq: 2, floor: 1 });
     } finally {
       db.close();

@@ -201,18 +201,32 @@ export class SharedDb {
    * entries go from the start of the instance's log up to its first entry at or after the
    * cutoff: an entry written while the clock stood later than it does now keeps the ones
    * after it a little longer, never shorter.
+   *
+   * One transaction that deletes at most `maxRows` rows, for the instances from row id
+   * `from` on. When it stops before the end, `from` in the result is where the next slice
+   * goes on (the age trim runs in slices, see log-trimmer.ts); each slice reads about the
+   * rows it deletes, plus one per instance.
    */
-  trimLogBefore(cutoff: number): number {
+  trimLogBefore(cutoff: number, maxRows = Infinity, from = 0): { trimmed: number; from?: number } {
     const s = this.#s;
     return this.db.transaction(() => {
       let trimmed = 0;
-      for (const instance of s.logInstances.pluck(true).all() as number[]) {
-        const upTo = s.oldLogEnd.pluck(true).get({ instance, cutoff }) as number | null;
+      let instance = s.nextLogInstance.pluck(true).get(from) as number | null;
+      for (; instance !== null; instance = s.nextLogInstance.pluck(true).get(instance + 1) as number | null) {
+        if (trimmed >= maxRows) return { trimmed, from: instance };
+        const limit = maxRows - trimmed;
+        // SQLite's LIMIT -1: no limit.
+        const rows = Number.isFinite(limit) ? limit : -1;
+        const firstKept = s.firstKeptLogSeq.pluck(true).get({ instance, cutoff, rows }) as number | undefined;
+        const upTo = (firstKept === undefined ? s.logHeadEnd.pluck(true).get(instance, rows) : s.logSeqBefore.pluck(true).get(instance, firstKept)) as number | null;
         if (upTo === null) continue;
-        trimmed += s.trimLog.run(instance, upTo).changes;
+        const deleted = s.trimLog.run(instance, upTo).changes;
+        trimmed += deleted;
         s.raiseFloor.run(upTo, instance);
+        // It stopped at the limit: this instance may hold more old entries.
+        if (deleted >= limit) return { trimmed, from: instance };
       }
-      return trimmed;
+      return { trimmed };
     })();
   }
 
@@ -412,19 +426,16 @@ function prepareAll(db: Database.Database) {
     trimLog: db.prepare("DELETE FROM replay_log WHERE instance = ? AND seq <= ?"),
     getFloor: db.prepare("SELECT log_floor FROM instances WHERE id = ?"),
     raiseFloor: db.prepare("UPDATE instances SET log_floor = max(log_floor, ?) WHERE id = ?"),
-    // The instances that have log entries, one primary-key seek each.
-    logInstances: db.prepare(
-      `WITH RECURSIVE ids (id) AS (
-         SELECT min(instance) FROM replay_log
-         UNION ALL SELECT (SELECT min(instance) FROM replay_log WHERE instance > id) FROM ids WHERE id IS NOT NULL
-       ) SELECT id FROM ids WHERE id IS NOT NULL`,
+    // The first instance from a row id on that has log entries: one primary-key seek.
+    nextLogInstance: db.prepare("SELECT min(instance) FROM replay_log WHERE instance >= ?"),
+    // An instance's first entry at or after the cutoff among its first @rows (none: every
+    // one of those is older); it reads entries from the oldest until it finds one.
+    firstKeptLogSeq: db.prepare(
+      "SELECT seq FROM (SELECT seq, at FROM replay_log WHERE instance = @instance ORDER BY seq LIMIT @rows) WHERE at >= @cutoff LIMIT 1",
     ),
-    // The last entry before the instance's first one at or after the cutoff (NULL: none is
-    // older); both walk the primary key, reading the old entries and one more.
-    oldLogEnd: db.prepare(
-      `SELECT max(seq) FROM replay_log WHERE instance = @instance
-         AND seq < ifnull((SELECT seq FROM replay_log WHERE instance = @instance AND at >= @cutoff ORDER BY seq LIMIT 1), 9223372036854775807)`,
-    ),
+    logSeqBefore: db.prepare("SELECT max(seq) FROM replay_log WHERE instance = ? AND seq < ?"),
+    // The last of an instance's first N entries.
+    logHeadEnd: db.prepare("SELECT max(seq) FROM (SELECT seq FROM replay_log WHERE instance = ? ORDER BY seq LIMIT ?)"),
     session: db.prepare("SELECT conn_id, secret_hash, user_id, channels, detached_at FROM sessions WHERE instance = ? AND conn_id = ?"),
     sessionsOf: db.prepare("SELECT conn_id, secret_hash, user_id, channels, detached_at FROM sessions WHERE instance = ?"),
     putSession: db.prepare(
