@@ -213,7 +213,7 @@ export class SharedDb {
       let trimmed = 0;
       let instance = s.nextLogInstance.pluck(true).get(from) as number | null;
       for (; instance !== null; instance = s.nextLogInstance.pluck(true).get(instance + 1) as number | null) {
-        if (trimmed >= maxRows) return { trimmed, from: instance };
+        // Below maxRows here: an instance that reached it returned below.
         const limit = maxRows - trimmed;
         // SQLite's LIMIT -1: no limit.
         const rows = Number.isFinite(limit) ? limit : -1;
