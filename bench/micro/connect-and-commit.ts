@@ -34,33 +34,48 @@ line("upgrade path, upgradePath(target)", cpuPerCall(500_000, () => upgradePath(
 
 const frame = JSON.stringify({ t: "event", event: "chat:message", data: { text: "hello there, a chat message", n: 1 }, seq: 1 });
 
+/** Runs `fn` on a fresh shared database in a directory of its own, removed afterwards. */
+function withSharedDb<T>(fn: (db: SharedDb, dir: string) => T): T {
+  const dir = mkdtempSync(join(tmpdir(), "cellar-micro-"));
+  const db = new SharedDb(dir, "normal");
+  try {
+    return fn(db, dir);
+  } finally {
+    db.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** Ten rooms of `db`; the function logs row `i` (of room `i % 10`) at `at` in the open transaction. */
+function tenRooms(db: SharedDb, maxLogEntries?: number): (i: number, at: number) => void {
+  const rooms = Array.from({ length: 10 }, (_, i) => db.ensureInstance("chat", `r${i}`));
+  const seqs = rooms.map(() => 0);
+  return (i, at) => {
+    const room = i % rooms.length;
+    const writes = new WriteSet();
+    writes.pushLog({ seq: ++seqs[room]!, at, to: null, frame });
+    db.apply(rooms[room]!, writes, maxLogEntries);
+  };
+}
+
 /**
  * One group commit of one replay-log row (BEGIN, insert, COMMIT into the WAL), as a logged
  * broadcast makes, through `SharedDb.apply`, round-robin over 10 rooms. `prefill` rows go in
  * first (untimed); with `maxLogEntries` the log is trimmed by count as in a server.
  */
 function commitCost(options: { atIndex?: boolean; prefill?: number; maxLogEntries?: number } = {}): number {
-  const dir = mkdtempSync(join(tmpdir(), "cellar-micro-"));
-  const db = new SharedDb(dir, "normal");
-  try {
+  return withSharedDb((db) => {
     // Layouts 1 and 2 had this index; layout 3 trims by age without it.
     if (options.atIndex) db.db.exec("CREATE INDEX replay_log_at ON replay_log (at)");
-    const rooms = Array.from({ length: 10 }, (_, i) => db.ensureInstance("chat", `r${i}`));
-    const seqs = rooms.map(() => 0);
+    const log = tenRooms(db, options.maxLogEntries);
     const commit = (i: number) => {
-      const room = i % rooms.length;
-      const writes = new WriteSet();
-      writes.pushLog({ seq: ++seqs[room]!, at: Date.now(), to: null, frame });
       db.begin();
-      db.apply(rooms[room]!, writes, options.maxLogEntries);
+      log(i, Date.now());
       db.commit();
     };
     for (let i = 0; i < (options.prefill ?? 0); i++) commit(i);
     return cpuPerCall(10_000, commit);
-  } finally {
-    db.close();
-    rmSync(dir, { recursive: true, force: true });
-  }
+  });
 }
 line("commit of one replay-log row (layout 3: the table alone)", commitCost());
 line("commit of one replay-log row, with the `at` index of layouts 1-2", commitCost({ atIndex: true }));
@@ -85,9 +100,7 @@ const LAYOUTS = {
 };
 console.log("one-row commits of a log table, plain statements, ~2,000 rows per room:");
 for (const [layout, schema] of Object.entries(LAYOUTS)) {
-  const dir = mkdtempSync(join(tmpdir(), "cellar-micro-"));
-  const db = new SharedDb(dir, "normal");
-  try {
+  withSharedDb((db, dir) => {
     for (const statement of schema) db.db.exec(statement);
     const insert = db.db.prepare("INSERT INTO log (instance, seq, at, frame) VALUES (?, ?, ?, ?)");
     let rows = 0;
@@ -104,10 +117,7 @@ for (const [layout, schema] of Object.entries(LAYOUTS)) {
     for (let i = 0; i < n; i++) commit();
     const frames = (statSync(join(dir, "cellar.db-wal")).size - 32) / (4096 + 24);
     line(`  ${layout}: ${(frames / n).toFixed(2)} WAL frames`, cpu);
-  } finally {
-    db.close();
-    rmSync(dir, { recursive: true, force: true });
-  }
+  });
 }
 
 /**
@@ -116,20 +126,13 @@ for (const [layout, schema] of Object.entries(LAYOUTS)) {
  * and in the slices `LogTrimmer` runs (a WAL checkpoint falls into some of them).
  */
 function ageTrim(sliceRows: number): number[] {
-  const dir = mkdtempSync(join(tmpdir(), "cellar-micro-"));
-  const db = new SharedDb(dir, "normal");
-  try {
-    const rooms = Array.from({ length: 10 }, (_, i) => db.ensureInstance("chat", `r${i}`));
-    const seqs = rooms.map(() => 0);
+  return withSharedDb((db) => {
+    const log = tenRooms(db);
     // Two minutes of rows, two per commit; the first minute's are older than the cutoff.
     for (let i = 0; i < 150_000; i += 2) {
       db.begin();
-      for (const row of [i, i + 1]) {
-        const room = row % rooms.length;
-        const writes = new WriteSet();
-        writes.pushLog({ seq: ++seqs[room]!, at: Math.floor(row * 0.8), to: null, frame });
-        db.apply(rooms[room]!, writes);
-      }
+      log(i, Math.floor(i * 0.8));
+      log(i + 1, Math.floor((i + 1) * 0.8));
       db.commit();
     }
     const slices: number[] = [];
@@ -139,10 +142,7 @@ function ageTrim(sliceRows: number): number[] {
       slices.push(performance.now() - started);
     }
     return slices;
-  } finally {
-    db.close();
-    rmSync(dir, { recursive: true, force: true });
-  }
+  });
 }
 const [whole] = ageTrim(Infinity);
 const slices = ageTrim(TRIM_SLICE_ROWS).sort((a, b) => a - b);
