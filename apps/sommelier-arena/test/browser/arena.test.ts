@@ -451,7 +451,9 @@ describe.skipIf(skipReason !== undefined)(skipReason ?? "Sommelier Arena in the 
   });
 
   it("gives the host a new display id when another host's key owns it, and keeps the key", async () => {
-    const taken = "TANNIC-FALCON";
+    // Not a name the page draws itself (storage.ts): a host of an earlier test here may hold
+    // any of those, and then this one's claim would meet that host's key instead.
+    const taken = "CORKED-CELLAR";
     const other = await fetch(`${base()}/api/sessions`, {
       method: "POST",
       headers: { "content-type": "application/json" },
