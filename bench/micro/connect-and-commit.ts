@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { WriteSet } from "../../packages/cellar/src/core/write-set.js";
-import { TRIM_SLICE_ROWS } from "../../packages/cellar/src/node/log-trimmer.js";
+import { SWEEP_SLICE_ROWS } from "../../packages/cellar/src/node/sweep.js";
 import { upgradePath } from "../../packages/cellar/src/node/routes.js";
 import { SharedDb } from "../../packages/cellar/src/node/sqlite/shared-db.js";
 
@@ -123,7 +123,7 @@ for (const [layout, schema] of Object.entries(LAYOUTS)) {
 /**
  * The replay log's age trim over a minute of a busy server's log (75,000 rows of 10 rooms,
  * 1,250 logged broadcasts a second): how long it holds the event loop in one transaction,
- * and in the slices `LogTrimmer` runs (a WAL checkpoint falls into some of them).
+ * and in the slices the server runs (`Sweep` in sweep.ts; a WAL checkpoint falls into some).
  */
 function ageTrim(sliceRows: number): number[] {
   return withSharedDb((db) => {
@@ -145,9 +145,9 @@ function ageTrim(sliceRows: number): number[] {
   });
 }
 const [whole] = ageTrim(Infinity);
-const slices = ageTrim(TRIM_SLICE_ROWS).sort((a, b) => a - b);
+const slices = ageTrim(SWEEP_SLICE_ROWS).sort((a, b) => a - b);
 console.log(`age trim of 75,000 rows in one transaction: ${whole!.toFixed(1)} ms of event loop`);
 console.log(
-  `the same in ${slices.length} slices of ${TRIM_SLICE_ROWS}: median ${slices[slices.length >> 1]!.toFixed(1)} ms, longest ${slices.at(-1)!.toFixed(1)} ms, ` +
+  `the same in ${slices.length} slices of ${SWEEP_SLICE_ROWS}: median ${slices[slices.length >> 1]!.toFixed(1)} ms, longest ${slices.at(-1)!.toFixed(1)} ms, ` +
     `all ${slices.reduce((a, b) => a + b, 0).toFixed(1)} ms`,
 );

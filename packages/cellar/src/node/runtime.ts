@@ -10,7 +10,6 @@ import type { KvStore, Logger } from "../core/ports.js";
 import { AlarmClock } from "./alarm-clock.js";
 import { Committer } from "./committer.js";
 import { Inspector } from "./inspector/inspector.js";
-import { LogTrimmer } from "./log-trimmer.js";
 import type { MetricsEndpoint } from "./metrics-endpoint.js";
 import type { ResolvedOptions } from "./options.js";
 import { recoverSqlFiles } from "./recovery.js";
@@ -23,6 +22,7 @@ import { instanceFor } from "../core/router.js";
 import { upgradeOriginAllowed, upgradePath, type Router, toWebRequest } from "./routes.js";
 import { Sockets } from "./sockets.js";
 import { SharedDb } from "./sqlite/shared-db.js";
+import { Sweep } from "./sweep.js";
 
 /** How long closing sockets may take to say goodbye on shutdown before they are cut. */
 const CLOSE_GRACE_MS = 1000;
@@ -67,7 +67,8 @@ export function start(
     list: (namespace, prefix, after, limit) => shared.kvList(namespace, prefix, after, limit, now()),
   };
   const committer = new Committer(shared, o.limits, log, () => alarms.reschedule(), o.replayLogMaxEntries, metrics?.committed);
-  const logTrimmer = new LogTrimmer(shared, log);
+  const logTrim = new Sweep("trimming the replay log", log, (cutoff, rows, from) => shared.trimLogBefore(cutoff, rows, from));
+  const kvPurge = new Sweep("purging expired KV entries", log, (cutoff, rows) => shared.purgeExpiredKv(cutoff, rows));
   const rooms = new Rooms({
     shared,
     kvStore,
@@ -165,13 +166,13 @@ export function start(
   const shortest = Math.min(o.hibernateAfterMs, ...o.rooms.map((r) => r.options.hibernateAfterMs ?? Infinity));
   if (Number.isFinite(shortest)) every(Math.min(1000, Math.max(5, shortest / 4)), () => rooms.sweep());
   if (o.heartbeatIntervalMs > 0) every(o.heartbeatIntervalMs, () => sockets.heartbeat());
-  every(60_000, () => shared.purgeExpiredKv(now()));
+  every(60_000, () => void kvPurge.run(now()));
   if (o.resumeWindowMs > 0) {
     every(Math.max(50, Math.min(5000, o.resumeWindowMs / 4)), () => rooms.expireSessions());
     // Frames older than the window plus a margin cannot be missed by a session still in it
     // (a dead socket is found by the heartbeat well within the margin).
     const keepMs = o.resumeWindowMs + Math.max(60_000, 2 * o.heartbeatIntervalMs);
-    every(Math.min(60_000, keepMs), () => void logTrimmer.trim(now() - keepMs));
+    every(Math.min(60_000, keepMs), () => void logTrim.run(now() - keepMs));
   }
   alarms.reschedule();
 
@@ -181,7 +182,8 @@ export function start(
     alarms.stop();
     inspector?.close();
     committer.close();
-    logTrimmer.stop();
+    logTrim.stop();
+    kvPurge.stop();
     rooms.close();
     try {
       if (clean) shared.setMeta("clean_shutdown", "1");

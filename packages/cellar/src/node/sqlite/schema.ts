@@ -62,6 +62,9 @@ CREATE TABLE IF NOT EXISTS kv (
   metadata TEXT,
   PRIMARY KEY (namespace, key)
 ) WITHOUT ROWID;
+-- Finds expired entries for the purge without reading the others. Added within layout 3: an
+-- older Cellar opens the file as before (SQLite keeps the index up to date for it too).
+CREATE INDEX IF NOT EXISTS kv_expiry ON kv (expires_at) WHERE expires_at IS NOT NULL;
 
 -- Frames a room emitted, for clients that resume (see docs/protocol.md). \`dest\` is NULL
 -- for every session, "+id,id" for those sessions only, "-id,id" for all but those. \`at\`

@@ -4,7 +4,7 @@ import { describe, expect, it } from "vitest";
 import { WriteSet } from "../../core/write-set.js";
 import { tempDataDir } from "../../testing/test-server.js";
 import { SCHEMA_VERSION } from "./schema.js";
-import { SharedDb } from "./shared-db.js";
+import { KV_PURGE, SharedDb } from "./shared-db.js";
 
 // Reads that hide expired KV entries are tested through rooms in test/kv.test.ts; the purge,
 // which runs on a timer, is tested here with explicit times.
@@ -15,10 +15,39 @@ describe("purging expired KV entries", () => {
       db.kvWriteNow("NS", "gone", { value: "a", expiresAt: 1_000, metadata: null });
       db.kvWriteNow("NS", "kept", { value: "b", expiresAt: 5_000, metadata: null });
       db.kvWriteNow("NS", "forever", { value: "c", expiresAt: null, metadata: null });
-      expect(db.purgeExpiredKv(2_000)).toBe(1);
-      expect(db.purgeExpiredKv(2_000)).toBe(0);
+      expect(db.purgeExpiredKv(2_000)).toEqual({ deleted: 1 });
+      expect(db.purgeExpiredKv(2_000)).toEqual({ deleted: 0 });
       expect(db.kvGet("NS", "kept", 0)?.value).toBe("b");
       expect(db.kvGet("NS", "gone", 0)).toBeUndefined();
+    } finally {
+      db.close();
+    }
+  });
+
+  it("deletes in slices, the longest expired first, and says when a slice was full", () => {
+    const db = new SharedDb(tempDataDir(), "normal");
+    try {
+      for (const [key, expiresAt] of [["c", 300], ["a", 100], ["later", 9_000], ["b", 200]] as const) {
+        db.kvWriteNow("NS", key, { value: key, expiresAt, metadata: null });
+      }
+      const left = () => ["a", "b", "c", "later"].filter((key) => db.kvGet("NS", key, 0) !== undefined);
+      expect(db.purgeExpiredKv(1_000, 2)).toEqual({ deleted: 2, from: 0 });
+      expect(left()).toEqual(["c", "later"]);
+      // A full slice that took the last expired entry: the next one finds none.
+      expect(db.purgeExpiredKv(1_000, 1)).toEqual({ deleted: 1, from: 0 });
+      expect(db.purgeExpiredKv(1_000, 1)).toEqual({ deleted: 0 });
+      expect(left()).toEqual(["later"]);
+    } finally {
+      db.close();
+    }
+  });
+
+  it("finds expired entries through an index, without reading those that never expire", () => {
+    const db = new SharedDb(tempDataDir(), "normal");
+    try {
+      const plan = (db.db.prepare(`EXPLAIN QUERY PLAN ${KV_PURGE}`).all(0, 10) as Array<{ detail: string }>).map((row) => row.detail);
+      expect(plan).toContainEqual(expect.stringMatching(/USING (COVERING )?INDEX kv_expiry/));
+      expect(plan).not.toContainEqual(expect.stringMatching(/^SCAN/));
     } finally {
       db.close();
     }
@@ -45,7 +74,7 @@ describe("the replay log", () => {
       const b = db.ensureInstance("feed", "b");
       applied(db, a, logged([[1, 100], [2, 200], [3, 300]]));
       applied(db, b, logged([[7, 150]]));
-      expect(db.trimLogBefore(250).trimmed).toBe(3);
+      expect(db.trimLogBefore(250).deleted).toBe(3);
       expect(db.logHead(a)).toEqual({ seq: 3, floor: 2 });
       expect(db.replay(a, 0, 10).map((r) => r.seq)).toEqual([3]);
       expect(db.logHead(b)).toEqual({ seq: 7, floor: 7 });
@@ -60,10 +89,10 @@ describe("the replay log", () => {
     try {
       const a = db.ensureInstance("feed", "a");
       applied(db, a, logged([[1, 100], [2, 400], [3, 200], [4, 300]]));
-      expect(db.trimLogBefore(250).trimmed).toBe(1);
+      expect(db.trimLogBefore(250).deleted).toBe(1);
       expect(db.logHead(a)).toEqual({ seq: 4, floor: 1 });
       expect(db.replay(a, 0, 10).map((r) => r.seq)).toEqual([2, 3, 4]);
-      expect(db.trimLogBefore(450).trimmed).toBe(3);
+      expect(db.trimLogBefore(450).deleted).toBe(3);
       expect(db.logHead(a)).toEqual({ seq: 4, floor: 4 });
     } finally {
       db.close();
@@ -79,7 +108,7 @@ describe("the replay log", () => {
       applied(db, a, logged([[1, 10], [2, 20], [3, 30], [4, 40], [5, 50], [6, 500]]));
       applied(db, b, logged([[1, 10], [2, 20], [3, 30]]));
       applied(db, c, logged([[1, 600]]));
-      const slices: Array<{ trimmed: number; from?: number }> = [];
+      const slices: Array<{ deleted: number; from?: number }> = [];
       let from: number | undefined = 0;
       while (from !== undefined) {
         const slice = db.trimLogBefore(100, 2, from);
@@ -87,11 +116,11 @@ describe("the replay log", () => {
         from = slice.from;
       }
       expect(slices).toEqual([
-        { trimmed: 2, from: a },
-        { trimmed: 2, from: a },
-        { trimmed: 2, from: b },
-        { trimmed: 2, from: b },
-        { trimmed: 0 },
+        { deleted: 2, from: a },
+        { deleted: 2, from: a },
+        { deleted: 2, from: b },
+        { deleted: 2, from: b },
+        { deleted: 0 },
       ]);
       expect(db.logHead(a)).toEqual({ seq: 6, floor: 5 });
       expect(db.replay(a, 0, 10).map((r) => r.seq)).toEqual([6]);
@@ -195,7 +224,7 @@ describe("layouts", () => {
       expect(db.db.prepare("SELECT name FROM sqlite_schema WHERE type = 'index' AND tbl_name = 'replay_log' AND sql IS NOT NULL").all()).toEqual([]);
       const a = db.instanceId("feed", "a")!;
       expect(db.replay(a, 0, 10).map((r) => r.seq)).toEqual([1, 2]);
-      expect(db.trimLogBefore(150).trimmed).toBe(1);
+      expect(db.trimLogBefore(150).deleted).toBe(1);
       expect(db.logHead(a)).toEqual({ seq: 2, floor: 1 });
     } finally {
       db.close();

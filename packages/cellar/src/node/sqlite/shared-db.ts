@@ -204,10 +204,10 @@ export class SharedDb {
    *
    * One transaction that deletes at most `maxRows` rows, for the instances from row id
    * `from` on. When it stops before the end, `from` in the result is where the next slice
-   * goes on (the age trim runs in slices, see log-trimmer.ts); each slice reads about the
+   * goes on (the age trim runs in slices, see sweep.ts); each slice reads about the
    * rows it deletes, plus one per instance.
    */
-  trimLogBefore(cutoff: number, maxRows = Infinity, from = 0): { trimmed: number; from?: number } {
+  trimLogBefore(cutoff: number, maxRows = Infinity, from = 0): { deleted: number; from?: number } {
     const s = this.#s;
     return this.db.transaction(() => {
       let trimmed = 0;
@@ -224,9 +224,9 @@ export class SharedDb {
         trimmed += deleted;
         s.raiseFloor.run(upTo, instance);
         // It stopped at the limit: this instance may hold more old entries.
-        if (deleted >= limit) return { trimmed, from: instance };
+        if (deleted >= limit) return { deleted: trimmed, from: instance };
       }
-      return { trimmed };
+      return { deleted: trimmed };
     })();
   }
 
@@ -282,8 +282,16 @@ export class SharedDb {
     this.#writeKv(namespace, key, record);
   }
 
-  purgeExpiredKv(now: number): number {
-    return this.#s.kvPurge.run(now).changes;
+  /**
+   * Deletes KV entries that expired at or before `now`, at most `maxRows` of them, in one
+   * transaction, oldest first (found through the `kv_expiry` index). When the slice was
+   * full, more may be left: the result then has a `from` (0) for the next slice, as
+   * `trimLogBefore` does (the server purges in slices, see sweep.ts).
+   */
+  purgeExpiredKv(now: number, maxRows = Infinity): { deleted: number; from?: number } {
+    // SQLite's LIMIT -1: no limit.
+    const deleted = this.#s.kvPurge.run(now, Number.isFinite(maxRows) ? maxRows : -1).changes;
+    return deleted < maxRows ? { deleted } : { deleted, from: 0 };
   }
 
   // Writing a batch
@@ -379,6 +387,10 @@ function toKvRecord(row: KvRow): KvRecord {
   return { value, expiresAt: row.expires_at, metadata: row.metadata };
 }
 
+/** Internal (exported for a test of its query plan): one slice of the KV purge. */
+export const KV_PURGE =
+  "DELETE FROM kv WHERE (namespace, key) IN (SELECT namespace, key FROM kv WHERE expires_at <= ? ORDER BY expires_at LIMIT ?)";
+
 function prepareAll(db: Database.Database) {
   return {
     findInstance: db.prepare("SELECT id FROM instances WHERE kind = ? AND name = ?"),
@@ -419,7 +431,7 @@ function prepareAll(db: Database.Database) {
       "INSERT INTO kv (namespace, key, value, expires_at, metadata) VALUES (?, ?, ?, ?, ?) ON CONFLICT (namespace, key) DO UPDATE SET value = excluded.value, expires_at = excluded.expires_at, metadata = excluded.metadata",
     ),
     kvDelete: db.prepare("DELETE FROM kv WHERE namespace = ? AND key = ?"),
-    kvPurge: db.prepare("DELETE FROM kv WHERE expires_at IS NOT NULL AND expires_at <= ?"),
+    kvPurge: db.prepare(KV_PURGE),
     logHead: db.prepare("SELECT (SELECT max(seq) FROM replay_log WHERE instance = ?) AS last, log_floor FROM instances WHERE id = ?"),
     replay: db.prepare("SELECT seq, dest, frame FROM replay_log WHERE instance = ? AND seq > ? AND seq <= ? ORDER BY seq"),
     putLog: db.prepare("INSERT OR REPLACE INTO replay_log (instance, seq, at, dest, frame) VALUES (?, ?, ?, ?, ?)"),
