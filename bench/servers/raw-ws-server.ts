@@ -3,8 +3,10 @@ import { serve } from "../lib/ipc-host.js";
 
 /**
  * The baseline: a hand-written `ws` server speaking just enough of Cellar's protocol for
- * the same load generator. Members are grouped by URL path; an `emit` is parsed and
- * re-broadcast as one serialized string to every member of the sender's room.
+ * the same load generator. Members are grouped by URL path; an `emit` is parsed once,
+ * serialized once and encoded once, and the same bytes go to every member of the sender's
+ * room as a text frame (as the raw `ws` server of ../shared/peer-bench does; `send` of a
+ * string would encode it again for each member).
  */
 const wss = new WebSocketServer({ host: "127.0.0.1", port: 0, perMessageDeflate: false, clientTracking: false });
 const rooms = new Map<string, Set<WebSocket>>();
@@ -18,8 +20,8 @@ wss.on("connection", (ws, request) => {
   ws.on("message", (data) => {
     const frame = JSON.parse(data.toString());
     if (frame.t === "emit") {
-      const out = JSON.stringify({ t: "event", event: "chat:message", data: frame.data });
-      for (const member of members) member.send(out);
+      const out = Buffer.from(JSON.stringify({ t: "event", event: "chat:message", data: frame.data }));
+      for (const member of members) member.send(out, { binary: false });
     } else if (frame.t === "req") {
       ws.send(JSON.stringify({ t: "ack", id: frame.id, data: frame.data }));
     } else if (frame.t === "hello") {
