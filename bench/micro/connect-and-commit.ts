@@ -3,9 +3,9 @@ import { mkdtempSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { WriteSet } from "../../packages/cellar/src/core/write-set.js";
-import { SWEEP_SLICE_ROWS } from "../../packages/cellar/src/node/sweep.js";
 import { upgradePath } from "../../packages/cellar/src/node/routes.js";
 import { SharedDb } from "../../packages/cellar/src/node/sqlite/shared-db.js";
+import { SWEEP_SLICE_ROWS } from "../../packages/cellar/src/node/sweep.js";
 
 /**
  * `npm run bench:micro`: the costs bench/README and docs/operations.md quote for single

@@ -210,23 +210,23 @@ export class SharedDb {
   trimLogBefore(cutoff: number, maxRows = Infinity, from = 0): { deleted: number; from?: number } {
     const s = this.#s;
     return this.db.transaction(() => {
-      let trimmed = 0;
+      let total = 0;
       let instance = s.nextLogInstance.pluck(true).get(from) as number | null;
       for (; instance !== null; instance = s.nextLogInstance.pluck(true).get(instance + 1) as number | null) {
         // Below maxRows here: an instance that reached it returned below.
-        const limit = maxRows - trimmed;
+        const limit = maxRows - total;
         // SQLite's LIMIT -1: no limit.
         const rows = Number.isFinite(limit) ? limit : -1;
         const firstKept = s.firstKeptLogSeq.pluck(true).get({ instance, cutoff, rows }) as number | undefined;
         const upTo = (firstKept === undefined ? s.logHeadEnd.pluck(true).get(instance, rows) : s.logSeqBefore.pluck(true).get(instance, firstKept)) as number | null;
         if (upTo === null) continue;
         const deleted = s.trimLog.run(instance, upTo).changes;
-        trimmed += deleted;
+        total += deleted;
         s.raiseFloor.run(upTo, instance);
         // It stopped at the limit: this instance may hold more old entries.
-        if (deleted >= limit) return { deleted: trimmed, from: instance };
+        if (deleted >= limit) return { deleted: total, from: instance };
       }
-      return { deleted: trimmed };
+      return { deleted: total };
     })();
   }
 
