@@ -67,7 +67,7 @@ export function start(
     list: (namespace, prefix, after, limit) => shared.kvList(namespace, prefix, after, limit, now()),
   };
   const committer = new Committer(shared, o.limits, log, () => alarms.reschedule(), o.replayLogMaxEntries, metrics?.committed);
-  const logTrim = new Sweep("trimming the replay log", log, (cutoff, rows, from) => shared.trimLogBefore(cutoff, rows, from));
+  const logTrim = new Sweep("trimming the replay log", log, (cutoff, rows) => shared.trimLogBefore(cutoff, rows));
   const kvPurge = new Sweep("purging expired KV entries", log, (cutoff, rows) => shared.purgeExpiredKv(cutoff, rows));
   const rooms = new Rooms({
     shared,

@@ -5,15 +5,17 @@ import { tempDataDir } from "../testing/test-server.js";
 import { Sweep } from "./sweep.js";
 import { SharedDb } from "./sqlite/shared-db.js";
 
-/** A database whose three rooms hold `old` entries each from before t = 1,000 and one after. */
+/** A database whose three rooms hold `old` entries each from before t = 1,000 and one after, committed in time order. */
 function withLog(old: number): { db: SharedDb; rooms: number[] } {
   const db = new SharedDb(tempDataDir(), "normal");
   const rooms = ["a", "b", "c"].map((name) => db.ensureInstance("feed", name));
-  for (const room of rooms) {
-    const writes = new WriteSet();
-    for (let seq = 1; seq <= old + 1; seq++) writes.pushLog({ seq, at: seq <= old ? seq : 5_000, to: null, frame: "{}" });
+  for (let seq = 1; seq <= old + 1; seq++) {
     db.begin();
-    db.apply(room, writes);
+    for (const room of rooms) {
+      const writes = new WriteSet();
+      writes.pushLog({ seq, at: seq <= old ? seq : 5_000, to: null, frame: "{}" });
+      db.apply(room, writes);
+    }
     db.commit();
   }
   return { db, rooms };
@@ -21,7 +23,7 @@ function withLog(old: number): { db: SharedDb; rooms: number[] } {
 
 /** The replay log's age trim, as the server runs it, in slices of `rows`. */
 function logTrim(db: SharedDb, log: Logger, rows: number): Sweep {
-  return new Sweep("trimming the replay log", log, (cutoff, maxRows, from) => db.trimLogBefore(cutoff, maxRows, from), rows);
+  return new Sweep("trimming the replay log", log, (cutoff, maxRows) => db.trimLogBefore(cutoff, maxRows), rows);
 }
 
 function logger(): Logger & { errors: string[] } {

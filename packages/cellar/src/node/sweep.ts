@@ -3,17 +3,14 @@ import type { Logger } from "../core/ports.js";
 /** The most rows one slice of a sweep deletes: a few milliseconds of the event loop. */
 export const SWEEP_SLICE_ROWS = 2_000;
 
-/** What one slice did: rows deleted, and where the next slice starts (none: the pass is over). */
+/** What one slice did: rows deleted, and whether more may be left (false: the pass is over). */
 export interface SweepSlice {
   deleted: number;
-  from?: number;
+  more: boolean;
 }
 
-/**
- * Deletes at most `maxRows` rows older than `cutoff`, in one transaction, going on from
- * `from` (0 for the first slice of a pass).
- */
-export type SliceFn = (cutoff: number, maxRows: number, from: number) => SweepSlice;
+/** Deletes at most `maxRows` rows older than `cutoff`, oldest first, in one transaction. */
+export type SliceFn = (cutoff: number, maxRows: number) => SweepSlice;
 
 /**
  * Internal: a periodic clean-up of the shared database on the Node host (the replay log's age
@@ -42,7 +39,7 @@ export class Sweep {
    * deleted. While a pass runs, it is that pass's promise (a slow pass is not run twice).
    */
   run(cutoff: number): Promise<number> {
-    this.#pass ??= new Promise<number>((resolve) => this.#next(cutoff, 0, 0, resolve)).finally(() => {
+    this.#pass ??= new Promise<number>((resolve) => this.#next(cutoff, 0, resolve)).finally(() => {
       this.#pass = undefined;
     });
     return this.#pass;
@@ -53,13 +50,13 @@ export class Sweep {
     this.#stopped = true;
   }
 
-  #next(cutoff: number, from: number, deleted: number, done: (deleted: number) => void): void {
+  #next(cutoff: number, deleted: number, done: (deleted: number) => void): void {
     if (this.#stopped) return done(deleted);
     try {
-      const slice = this.slice(cutoff, this.sliceRows, from);
+      const slice = this.slice(cutoff, this.sliceRows);
       deleted += slice.deleted;
-      if (slice.from === undefined) return done(deleted);
-      setImmediate(() => this.#next(cutoff, slice.from!, deleted, done));
+      if (!slice.more) return done(deleted);
+      setImmediate(() => this.#next(cutoff, deleted, done));
     } catch (error) {
       this.log.error({ err: error }, `${this.what} failed`);
       done(deleted);

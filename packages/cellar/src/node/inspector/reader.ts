@@ -143,7 +143,7 @@ export class InspectorReader {
       else if (record.phase !== "closed") connections++;
     }
     let lastActivity = slot?.instance?.lastActive ?? slot?.lastActive ?? null;
-    if (lastActivity === null && row) lastActivity = (this.#s.lastLogAt.get(row.id) as number | undefined) ?? null;
+    if (lastActivity === null && row) lastActivity = this.#src.shared.recentLog(row.id, 1)[0]?.at ?? null;
     return {
       kind,
       id,
@@ -224,8 +224,7 @@ export class InspectorReader {
 
   /** The latest entries of the replay log, newest first. */
   #log(rowId: number, limit: number, redactions: Redactions) {
-    const rows = this.#s.log.all(rowId, limit) as Array<{ seq: number; at: number; dest: string | null; frame: string }>;
-    return rows.map((row) => ({ seq: row.seq, at: row.at, to: showDest(row.dest), frame: showFrame(row.frame, redactions) }));
+    return this.#src.shared.recentLog(rowId, limit).map((row) => ({ seq: row.seq, at: row.at, to: showDest(row.dest), frame: showFrame(row.frame, redactions) }));
   }
 
   /**
@@ -273,14 +272,12 @@ function prepare(db: SharedDb["db"]) {
     pageOfKind: db.prepare("SELECT id, kind, name, bytes FROM instances WHERE kind = ? ORDER BY name LIMIT ? OFFSET ?"),
     countKind: db.prepare("SELECT count(*) FROM (SELECT 1 FROM instances WHERE kind = ? LIMIT ?)").pluck(),
     find: db.prepare("SELECT id, kind, name, bytes FROM instances WHERE kind = ? AND name = ?"),
-    lastLogAt: db.prepare("SELECT at FROM replay_log WHERE instance = ? ORDER BY seq DESC LIMIT 1").pluck(),
     state: db.prepare("SELECT scope, key, value FROM state WHERE instance = ? ORDER BY scope, key LIMIT ?"),
     storageFrom: db.prepare("SELECT key, value FROM storage WHERE instance = ? AND key >= ? ORDER BY key LIMIT ? OFFSET ?"),
     storageRange: db.prepare("SELECT key, value FROM storage WHERE instance = ? AND key >= ? AND key < ? ORDER BY key LIMIT ? OFFSET ?"),
     countStorage: db.prepare("SELECT count(*) FROM (SELECT 1 FROM storage WHERE instance = ? LIMIT ?)").pluck(),
     alarms: db.prepare("SELECT id, name, payload, scheduled_at, due_at, attempt FROM alarms WHERE instance = ? ORDER BY due_at, id LIMIT ?"),
     countAlarms: db.prepare("SELECT count(*) FROM (SELECT 1 FROM alarms WHERE instance = ? LIMIT ?)").pluck(),
-    log: db.prepare("SELECT seq, at, dest, frame FROM replay_log WHERE instance = ? ORDER BY seq DESC LIMIT ?"),
     // Not secret_hash: what is never read cannot leak.
     sessions: db.prepare("SELECT conn_id, user_id, channels, detached_at FROM sessions WHERE instance = ? ORDER BY conn_id LIMIT ?"),
   };

@@ -4,7 +4,7 @@
  * writes of many rooms commit in one transaction. An instance's SQL tables live in a file
  * of their own (see sql-file.ts). `user_version` numbers the layout.
  */
-export const SCHEMA_VERSION = 3;
+export const SCHEMA_VERSION = 4;
 
 export const SCHEMA = `
 CREATE TABLE IF NOT EXISTS meta (
@@ -67,18 +67,28 @@ CREATE TABLE IF NOT EXISTS kv (
 CREATE INDEX IF NOT EXISTS kv_expiry ON kv (expires_at) WHERE expires_at IS NOT NULL;
 
 -- Frames a room emitted, for clients that resume (see docs/protocol.md). \`dest\` is NULL
--- for every session, "+id,id" for those sessions only, "-id,id" for all but those. \`at\`
--- (ms) grows with \`seq\` within an instance, so the log is trimmed by age from the start
--- of each instance's key range, with no index of its own (an insert changes one b-tree
--- page instead of two).
+-- for every session, "+id,id" for those sessions only, "-id,id" for all but those. Every
+-- instance's rows are appended in commit order (\`id\` grows), so a commit writes to the
+-- last page of one b-tree; \`at\` (ms) grows with \`id\` (but for clock steps), and the age
+-- trim deletes a prefix of ids.
 CREATE TABLE IF NOT EXISTS replay_log (
+  id INTEGER PRIMARY KEY,
   instance INTEGER NOT NULL,
   seq INTEGER NOT NULL,
   at INTEGER NOT NULL,
   dest TEXT,
-  frame TEXT NOT NULL,
+  frame TEXT NOT NULL
+);
+-- Where an instance's entries are, by number. Filled in batches from the rows appended
+-- since meta 'log_indexed' (the last row id indexed), not on every commit; reads take the
+-- unindexed rows at the end of replay_log into account (see shared-db.ts).
+CREATE TABLE IF NOT EXISTS replay_index (
+  instance INTEGER NOT NULL,
+  seq INTEGER NOT NULL,
+  id INTEGER NOT NULL,
   PRIMARY KEY (instance, seq)
 ) WITHOUT ROWID;
+INSERT OR IGNORE INTO meta (key, value) VALUES ('log_indexed', '0');
 
 -- Resumable sessions. detached_at is NULL while this process holds the session's socket
 -- (the time it went away is kept in memory), and set for every session at startup.
@@ -119,5 +129,21 @@ ALTER TABLE instances ADD COLUMN log_floor INTEGER NOT NULL DEFAULT 0;
 `,
   2: `
 DROP INDEX IF EXISTS replay_log_at;
+`,
+  // The log keyed by (instance, seq) becomes one table appended in commit order (its rows
+  // in order of time); replay_index is created and filled when the file opens.
+  3: `
+ALTER TABLE replay_log RENAME TO replay_log_keyed;
+CREATE TABLE replay_log (
+  id INTEGER PRIMARY KEY,
+  instance INTEGER NOT NULL,
+  seq INTEGER NOT NULL,
+  at INTEGER NOT NULL,
+  dest TEXT,
+  frame TEXT NOT NULL
+);
+INSERT INTO replay_log (instance, seq, at, dest, frame)
+  SELECT instance, seq, at, dest, frame FROM replay_log_keyed ORDER BY at, instance, seq;
+DROP TABLE replay_log_keyed;
 `,
 };
